@@ -1,0 +1,34 @@
+"""matexplore: a plugin-based terminal explorer for the theory of random neural networks.
+
+The public plugin API is what this module exports; everything else is internal.
+See docs/plugins.md for a complete guide for plugin authors.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .activations import Activation
+from .experiment import Cancelled, Experiment, ExperimentError, RunContext
+from .frames import Compare, Frame, Plot, Series, Table
+from .hookspecs import hookimpl
+from .params import Bool, Choice, Float, FloatList, Int, IntList, Params, ParamError
+
+try:
+    __version__ = version("matexplore")
+except PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0.0.0+unknown"
+
+
+def registered_activations() -> dict[str, Activation]:
+    """Every activation registered through ``matexplore_activations`` (name → Activation)."""
+    from .plugins import get_registry
+
+    return dict(get_registry().activations)
+
+
+__all__ = [
+    "Activation", "Bool", "Cancelled", "Choice", "Compare", "Experiment", "ExperimentError",
+    "Float", "FloatList", "Frame", "Int", "IntList", "ParamError", "Params", "Plot",
+    "RunContext", "Series", "Table", "__version__", "hookimpl", "registered_activations",
+]

@@ -1,0 +1,132 @@
+"""What a plugin declares: an :class:`Experiment`, and the :class:`RunContext` it runs in.
+
+An experiment is a class with a stable ``id``, a ``title``, a ``description`` (with the
+formulas it tests), typed ``params`` and a ``run(params, ctx)`` generator that yields
+:class:`~matexplore.frames.Frame` objects. It never touches the UI: the same generator
+feeds the TUI, ``matexplore run --json``, session files and sweeps.
+
+Every experiment automatically has a ``seed`` parameter (see :class:`~matexplore.params.Seed`);
+``ctx.seed`` is always an integer (drawn and recorded when the user gave none).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .frames import Compare, Frame, Plot
+from .params import Param, Params, Seed
+
+__all__ = ["Experiment", "RunContext", "Cancelled", "ExperimentError", "ID_PATTERN",
+           "check_experiment"]
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
+
+
+class Cancelled(Exception):
+    """Raised by :meth:`RunContext.check` when the user cancelled the run."""
+
+
+class ExperimentError(Exception):
+    """An experiment's own clear, user-facing failure (e.g. infeasible parameters).
+
+    Raise it from ``run`` with one sentence; the run ends ``failed`` with that message
+    and no traceback is shown."""
+
+
+class RunContext:
+    """Everything a running experiment may use besides its parameters.
+
+    * ``seed`` — the run's integer seed; ``rng`` — a NumPy ``Generator`` seeded from it.
+    * ``cancelled`` — True once the user asked to stop; check it between chunks of work
+      (every few tens of milliseconds) and return, or call :meth:`check`.
+    * :meth:`child_seeds` — independent 32-bit seeds (``SeedSequence.spawn``) for numba
+      kernels, which keep their own per-thread random state: seed it *inside* the njit
+      function with ``np.random.seed(s)``.
+    """
+
+    def __init__(self, seed: int, cancel_event: threading.Event | None = None) -> None:
+        self.seed = int(seed)
+        self._seq = np.random.SeedSequence(self.seed)
+        self.rng = np.random.default_rng(self._seq.spawn(1)[0])
+        self._cancel = cancel_event or threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if the run was cancelled."""
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    def child_seeds(self, n: int) -> np.ndarray:
+        """``n`` independent seeds in [0, 2**32) derived from the run seed.
+
+        Deterministic given the order of calls; use one per chunk of work so results
+        do not depend on how chunks are scheduled."""
+        return np.array([c.generate_state(1, np.uint32)[0] for c in self._seq.spawn(n)],
+                        dtype=np.int64)
+
+
+class Experiment:
+    """Base class for experiments; subclass it and fill in the class attributes.
+
+    ``plot`` names the main theory-vs-simulation curve (a :class:`Plot` over one table);
+    ``compare`` lists the summary panel rows (:class:`Compare`: theory key, measured key).
+    ``version`` defaults to the plugin's version; bump it when results change.
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[Mapping[str, Param]] = {}
+    plot: ClassVar[Plot | None] = None
+    compare: ClassVar[Sequence[Compare]] = ()
+
+    def run(self, params: Params, ctx: RunContext) -> Iterator[Frame]:
+        """Yield frames; may ``return`` early when ``ctx.cancelled`` becomes true."""
+        raise NotImplementedError
+
+    # -- used by the core --------------------------------------------------------------
+    @classmethod
+    def all_params(cls) -> dict[str, Param]:
+        """The declared parameters plus the automatic ``seed``."""
+        out = dict(cls.params)
+        out.setdefault("seed", Seed())
+        return out
+
+    @classmethod
+    def info(cls) -> dict[str, Any]:
+        """A JSON description (stored in session headers so replay needs no plugin)."""
+        return {"id": cls.id, "title": cls.title, "description": cls.description,
+                "params": {n: p.spec() for n, p in cls.all_params().items()},
+                "plot": cls.plot.to_json() if cls.plot else None,
+                "compare": [c.to_json() for c in cls.compare]}
+
+
+def check_experiment(obj: Any) -> type[Experiment] | Experiment:
+    """Validate a declared experiment; raise ValueError naming what is malformed."""
+    name = getattr(obj, "__name__", type(obj).__name__)
+    exp_id = getattr(obj, "id", None)
+    if not isinstance(exp_id, str) or not ID_PATTERN.match(exp_id):
+        raise ValueError(f"experiment {name} has an invalid id {exp_id!r} "
+                         "(expected lowercase dotted words, e.g. 'my-plugin.my-experiment')")
+    if not isinstance(getattr(obj, "title", None), str) or not obj.title.strip():
+        raise ValueError(f"experiment {exp_id} has no title")
+    params = getattr(obj, "params", None)
+    if not isinstance(params, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, Param) for k, v in params.items()):
+        raise ValueError(f"experiment {exp_id}: params must map names to Param objects")
+    if not callable(getattr(obj, "run", None)):
+        raise ValueError(f"experiment {exp_id} has no run(params, ctx) method")
+    for p_name, p in params.items():
+        try:
+            p.validate(p_name, p.default)
+        except ValueError as exc:
+            raise ValueError(f"experiment {exp_id}: default of {exc}") from None
+    return obj
