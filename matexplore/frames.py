@@ -130,12 +130,13 @@ class Frame:
         """Decode a frame written by :meth:`to_json`; raises ValueError if malformed."""
         try:
             tables = {str(n): Table(columns=[str(c) for c in t["columns"]],
-                                    rows=[list(r) for r in t["rows"]],
+                                    rows=[from_json_value(list(r)) for r in t["rows"]],
                                     replace=bool(t.get("replace", False)))
                       for n, t in dict(obj.get("tables") or {}).items()}
-            series = {str(n): Series(values=list(s["values"]), replace=bool(s.get("replace")))
+            series = {str(n): Series(values=from_json_value(list(s["values"])),
+                                     replace=bool(s.get("replace")))
                       for n, s in dict(obj.get("series") or {}).items()}
-            summary = dict(obj.get("summary") or {})
+            summary = from_json_value(dict(obj.get("summary") or {}))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed frame ({exc.__class__.__name__}: {exc})") from None
         for t in tables.values():

@@ -1,0 +1,290 @@
+"""The ``matexplore`` command: the TUI, and every TUI action as a scriptable subcommand.
+
+Exit codes: 0 success; 1 the run failed (or rerun results differ); 2 bad usage, bad
+parameters, unknown experiment, unreadable session file; 130 cancelled (Ctrl-C).
+Errors are one sentence on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .params import ParamError
+from .plugins import Registry, UnknownExperiment, get_registry, load_registry, set_registry
+from .session import SessionError, default_session_dir, read_session
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """A user mistake: printed as one sentence, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--plugin-dir", action="append", default=[], metavar="DIR",
+                        help="also load plugins from DIR (repeatable; see MATEXPLORE_PLUGIN_PATH)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+
+    p = argparse.ArgumentParser(prog="matexplore", parents=[common],
+                                description="Explore the theory of random neural networks: "
+                                "theory beside simulation, live.")
+    p.add_argument("--sessions", action="append", default=[], metavar="DIR",
+                   help="extra session directory for the TUI's sessions screen")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("list", parents=[common], help="list plugins and their experiments")
+    s.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("describe", parents=[common], help="show an experiment's parameters")
+    s.add_argument("experiment")
+    s.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("run", parents=[common], help="run an experiment headless")
+    s.add_argument("experiment")
+    s.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a parameter (repeatable)")
+    s.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    s.add_argument("--record", metavar="FILE", help="write a session file while running")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    s = sub.add_parser("replay", parents=[common], help="replay a session file")
+    s.add_argument("file")
+    s.add_argument("--headless", action="store_true",
+                   help="print the final result as JSON instead of opening the TUI")
+    s.add_argument("--speed", type=float, default=1.0,
+                   help="replay speed factor for the TUI (inf = jump to the end)")
+
+    s = sub.add_parser("rerun", parents=[common],
+                       help="re-execute a session's run and check the numbers match")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    s = sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
+    return p
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    registry = load_registry(args.plugin_dir)
+    set_registry(registry)
+    return registry
+
+
+def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--set expects NAME=VALUE; got {pair!r}.")
+        out[name.strip()] = value
+    return out
+
+
+# -- list / describe ----------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    if args.json:
+        _print_json(registry.to_json())
+        return EXIT_OK
+    from rich.console import Console
+
+    con = Console()
+    for p in registry.plugins:
+        state = "[red]broken[/]" if p.error else "[green]ok[/]"
+        con.print(f"[bold]{p.name}[/] {p.version}  {state}  [dim]{p.source}[/]")
+        if p.error:
+            con.print(f"  [red]{p.error}[/]", highlight=False)
+        for exp_id in p.experiments:
+            con.print(f"  {exp_id:<34} {registry.experiments[exp_id].experiment.title}",
+                      highlight=False)
+    return EXIT_OK
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    entry = _registry(args).get(args.experiment)
+    exp = entry.experiment
+    if args.json:
+        _print_json(exp.info())
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]{exp.id}[/] — {exp.title}  [dim](plugin {entry.plugin.name} "
+              f"{entry.plugin.version})[/]")
+    if exp.description:
+        con.print(exp.description.strip(), highlight=False)
+    table = Table("parameter", "type", "default", "allowed", "help")
+    for name, spec in exp.all_params().items():
+        table.add_row(name, spec.kind, spec.format(spec.default), spec.allowed(), spec.help)
+    con.print(table)
+    return EXIT_OK
+
+
+# -- run ----------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from .params import resolve_params
+    from .runner import Run
+
+    entry = _registry(args).get(args.experiment)
+    params = resolve_params(entry.experiment.all_params(), texts=_parse_sets(args.set))
+    run = Run(entry, params, record=args.record)
+    _wait_with_progress(run, quiet=args.quiet)
+    result = run.result()
+    if args.json:
+        _print_json(result)
+    else:
+        _print_result(result)
+    if run.status == "failed":
+        print(f"error: run failed: {run.error}", file=sys.stderr)
+        if args.debug and run.traceback:
+            print(run.traceback, file=sys.stderr)
+        return EXIT_FAILED
+    if args.record:
+        print(f"session written to {args.record}", file=sys.stderr)
+    return EXIT_CANCELLED if run.status == "cancelled" else EXIT_OK
+
+
+def _wait_with_progress(run: Any, *, quiet: bool) -> None:
+    """Run in the worker thread; Ctrl-C / SIGTERM cancel it cooperatively."""
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    show = not quiet and sys.stderr.isatty()
+    try:
+        run.start()
+        if show:
+            _progress_loop(run)
+        while not run.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        run.cancel()
+        print("cancelling…", file=sys.stderr)
+        while not run.wait(0.1):
+            pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _progress_loop(run: Any) -> None:
+    from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(run.experiment_id, total=None, info="")
+        while not run.wait(0.1):
+            st = run.state
+            bar.update(task, total=st.total, completed=st.step or 0,
+                       info=st.message or "")
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]{result['experiment']}[/]  status: {result['status']}  "
+              f"seed: {result['seed']}")
+    if result["summary"]:
+        table = Table("summary", "value", title="summary")
+        for k, v in result["summary"].items():
+            table.add_row(k, _fmt_number(v))
+        con.print(table)
+    for name, t in result["tables"].items():
+        con.print(f"table {name}: {len(t['rows'])} rows × {len(t['columns'])} columns "
+                  f"({', '.join(t['columns'])}); use --json for the data", highlight=False)
+
+
+def _fmt_number(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "—" if v is None else str(v)
+
+
+# -- replay / rerun -----------------------------------------------------------------------
+def cmd_replay(args: argparse.Namespace) -> int:
+    session = read_session(args.file)
+    if args.headless:
+        _print_json(session.result())
+        if session.note:
+            print(f"note: {session.note}", file=sys.stderr)
+        return EXIT_OK
+    if not (args.speed > 0):
+        raise UsageError(f"--speed must be positive (or inf); got {args.speed}.")
+    from .tui.app import MatexploreApp
+
+    MatexploreApp(registry=_registry(args), replay=session, replay_speed=args.speed).run()
+    return EXIT_OK
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from .rerun import compare_results, rerun_session
+
+    session = read_session(args.file)
+    registry = _registry(args)
+    run = rerun_session(session, registry)
+    _wait_with_progress(run, quiet=args.quiet)
+    report = compare_results(session, run.result())
+    if args.json:
+        _print_json(report)
+    else:
+        for line in report["lines"]:
+            print(line)
+    return EXIT_OK if report["match"] else EXIT_FAILED
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from .tui.app import MatexploreApp
+
+    dirs = [default_session_dir(), *map(Path, args.sessions)]
+    MatexploreApp(registry=_registry(args), session_dirs=dirs).run()
+    return EXIT_OK
+
+
+def _print_json(obj: Any) -> None:
+    from .frames import to_json_value
+
+    print(json.dumps(to_json_value(obj), ensure_ascii=False, allow_nan=False))
+
+
+COMMANDS = {"list": cmd_list, "describe": cmd_describe, "run": cmd_run, "replay": cmd_replay,
+            "rerun": cmd_rerun, "tui": cmd_tui, None: cmd_tui}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(f"matexplore {__version__}")
+        return EXIT_OK
+    if not hasattr(args, "sessions"):
+        args.sessions = []
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ParamError, UnknownExperiment, SessionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_CANCELLED
+    except Exception as exc:  # an unexpected bug: one sentence unless --debug
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

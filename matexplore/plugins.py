@@ -1,0 +1,274 @@
+"""Plugin discovery and the registry of experiments and activations.
+
+Plugins come from two places, loaded the same way once they are imported:
+
+1. the ``matexplore`` entry-point group (``importlib.metadata``) — the built-in plugins
+   and any pip-installed third-party package;
+2. plugin directories (``--plugin-dir DIR``, or ``MATEXPLORE_PLUGIN_PATH`` with
+   ``os.pathsep``-separated directories): every ``*.py`` file and every package inside.
+
+``MATEXPLORE_LOAD_PLUGINS=name1,name2`` restricts loading to those plugins (an empty value
+loads none), which helps isolate a broken installation.
+
+Each plugin is imported, registered with pluggy and asked for its hooks *separately*, so
+one that fails to import, defines an unknown hook, or declares a malformed experiment is
+recorded as broken with the reason and every other plugin keeps working.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .activations import Activation
+from .experiment import Experiment, check_experiment
+from .params import suggest
+
+__all__ = ["PluginInfo", "ExperimentEntry", "Registry", "UnknownExperiment", "load_registry",
+           "get_registry", "set_registry", "plugin_dirs_from_env"]
+
+ENTRY_POINT_GROUP = "matexplore"
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as the user sees it in ``matexplore list``."""
+
+    name: str
+    version: str
+    source: str
+    error: str | None = None
+    experiments: list[str] = field(default_factory=list)
+    activations: list[str] = field(default_factory=list)
+
+    def add_error(self, message: str) -> None:
+        self.error = message if self.error is None else f"{self.error}; {message}"
+
+
+@dataclass(frozen=True)
+class ExperimentEntry:
+    """A registered experiment with the plugin that provides it."""
+
+    experiment: Experiment
+    plugin: PluginInfo
+
+    @property
+    def id(self) -> str:
+        return self.experiment.id
+
+
+class UnknownExperiment(LookupError):
+    """No registered experiment has this id; the message suggests the closest one."""
+
+
+class Registry:
+    """Everything the loaded plugins provide, with the broken ones and why."""
+
+    def __init__(self) -> None:
+        self.plugins: list[PluginInfo] = []
+        self.experiments: dict[str, ExperimentEntry] = {}
+        self.activations: dict[str, Activation] = {}
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+
+    def get(self, experiment_id: str) -> ExperimentEntry:
+        try:
+            return self.experiments[experiment_id]
+        except KeyError:
+            hint = suggest(experiment_id, list(self.experiments))
+            raise UnknownExperiment(
+                f"Unknown experiment {experiment_id!r}{hint}; "
+                "run 'matexplore list' to see the available ones.") from None
+
+    def plugin(self, name: str) -> PluginInfo | None:
+        return next((p for p in self.plugins if p.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``matexplore list --json`` document."""
+        return {"plugins": [
+            {"name": p.name, "version": p.version, "source": p.source, "error": p.error,
+             "experiments": [{"id": e, "title": self.experiments[e].experiment.title}
+                             for e in p.experiments],
+             "activations": list(p.activations)}
+            for p in self.plugins]}
+
+    # -- loading --------------------------------------------------------------------------
+    def add_module(self, info: PluginInfo, load: Any) -> None:
+        """Import a plugin (``load()`` returns the module) and register its hooks."""
+        self.plugins.append(info)
+        try:
+            module = load()
+        except (Exception, SystemExit) as exc:  # a plugin may raise anything on import
+            info.add_error(f"failed to import: {_describe(exc)}")
+            return
+        unknown = [a for a in dir(module) if a.startswith("matexplore_")
+                   and not hasattr(self.pm.hook, a)]
+        for attr in unknown:
+            known = [h for h in dir(self.pm.hook) if h.startswith("matexplore_")]
+            info.add_error(f"defines unknown hook {attr}{suggest(attr, known)}")
+        try:
+            self.pm.register(module, name=info.name)
+        except Exception as exc:  # pluggy validation errors, duplicate names
+            info.add_error(f"could not be registered: {_describe(exc)}")
+
+    def collect(self) -> None:
+        """Call each plugin's hooks one by one and record what they provide."""
+        for impl in self.pm.hook.matexplore_activations.get_hookimpls():
+            info = self._info_for(impl.plugin_name)
+            for act in self._call(info, impl, "matexplore_activations"):
+                if not isinstance(act, Activation):
+                    info.add_error(f"matexplore_activations returned {act!r}, not an Activation")
+                elif act.name in self.activations:
+                    info.add_error(f"activation {act.name!r} is already registered")
+                else:
+                    self.activations[act.name] = act
+                    info.activations.append(act.name)
+        for impl in self.pm.hook.matexplore_experiments.get_hookimpls():
+            info = self._info_for(impl.plugin_name)
+            for obj in self._call(info, impl, "matexplore_experiments"):
+                self._add_experiment(info, obj)
+        # pluggy calls hooks last-registered-first; list in load order
+        for info in self.plugins:
+            info.experiments.sort(key=lambda e: list(self.experiments).index(e))
+
+    def _add_experiment(self, info: PluginInfo, obj: Any) -> None:
+        try:
+            check_experiment(obj)
+            exp = obj() if isinstance(obj, type) else obj
+        except Exception as exc:
+            info.add_error(f"malformed experiment: {_describe(exc)}")
+            return
+        if exp.id in self.experiments:
+            other = self.experiments[exp.id].plugin.name
+            info.add_error(f"experiment id {exp.id!r} is already provided by plugin {other!r}")
+            return
+        self.experiments[exp.id] = ExperimentEntry(exp, info)
+        info.experiments.append(exp.id)
+
+    def _info_for(self, plugin_name: str) -> PluginInfo:
+        return next(p for p in self.plugins if p.name == plugin_name)
+
+    @staticmethod
+    def _call(info: PluginInfo, impl: Any, hook: str) -> list[Any]:
+        try:
+            result = impl.function()
+            return list(result or [])
+        except Exception as exc:
+            info.add_error(f"{hook} raised {_describe(exc)}")
+            return []
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def plugin_dirs_from_env() -> list[Path]:
+    raw = os.environ.get("MATEXPLORE_PLUGIN_PATH", "")
+    return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
+
+
+def _allowed(name: str) -> bool:
+    allow = os.environ.get("MATEXPLORE_LOAD_PLUGINS")
+    if allow is None:
+        return True
+    return name in {n.strip() for n in allow.split(",") if n.strip()}
+
+
+def _entry_point_plugins(registry: Registry) -> None:
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if not _allowed(ep.name):
+            continue
+        version = ep.dist.version if ep.dist is not None else "unknown"
+        info = PluginInfo(ep.name, version, f"entry point {ep.value}")
+        registry.add_module(info, _loader(ep))
+
+
+def _loader(ep: EntryPoint) -> Any:
+    return lambda: ep.load()
+
+
+def _dir_plugins(registry: Registry, directory: Path) -> None:
+    if not directory.is_dir():
+        info = PluginInfo(directory.name or str(directory), "local", str(directory))
+        registry.plugins.append(info)
+        info.add_error(f"plugin directory {str(directory)!r} does not exist")
+        return
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(("_", ".")):
+            continue
+        if path.is_dir() and (path / "__init__.py").is_file():
+            name, init = path.name, path / "__init__.py"
+        elif path.suffix == ".py":
+            name, init = path.stem, path
+        else:
+            continue
+        if not _allowed(name) or registry.plugin(name) is not None:
+            continue
+        info = PluginInfo(name, "local", str(path))
+        registry.add_module(info, lambda n=name, f=init, p=path, i=info: _import_path(n, f, p, i))
+
+
+def _import_path(name: str, init: Path, path: Path, info: PluginInfo) -> ModuleType:
+    """Import a file or package from a plugin directory as ``matexplore_local.<name>``."""
+    modname = f"matexplore_local.{name}"
+    locations = [str(path)] if path.is_dir() else None
+    spec = importlib.util.spec_from_file_location(modname, init,
+                                                  submodule_search_locations=locations)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {init}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(modname, None)
+        raise
+    info.version = str(getattr(module, "__version__", "local"))
+    return module
+
+
+def load_registry(plugin_dirs: Sequence[Path | str] = (), *, use_entry_points: bool = True,
+                  use_env: bool = True) -> Registry:
+    """Discover, import and validate every plugin; never raises for a broken plugin."""
+    registry = Registry()
+    if use_entry_points:
+        _entry_point_plugins(registry)
+    dirs: list[Path] = [Path(d) for d in plugin_dirs]
+    if use_env:
+        dirs += plugin_dirs_from_env()
+    for d in dirs:
+        _dir_plugins(registry, d)
+    registry.collect()
+    return registry
+
+
+_registry: Registry | None = None
+_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loaded on first use (entry points + env plugin path)."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = load_registry()
+        return _registry
+
+
+def set_registry(registry: Registry | None) -> None:
+    """Install the registry used by ``get_registry`` (the CLI does this with --plugin-dir)."""
+    global _registry
+    with _lock:
+        _registry = registry

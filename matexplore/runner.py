@@ -1,0 +1,164 @@
+"""Running an experiment: one code path for the CLI, the TUI and sweeps.
+
+A :class:`Run` executes ``experiment.run(params, ctx)`` — in a background thread with
+:meth:`Run.start`, or in the calling thread with :meth:`Run.execute`. Every frame goes,
+in order, to
+
+* the session file (appended and flushed at once: nothing is lost if the process dies),
+* the run's :class:`~matexplore.frames.RunState` (the final ``run --json`` result),
+* a pending buffer that a view drains with :meth:`Run.take_update`, which returns all
+  frames since the last call *merged into one* — a view polling at 10–15 Hz redraws at most
+  that often however fast the kernel is.
+
+Cancellation is cooperative: :meth:`Run.cancel` sets ``ctx.cancelled``; the runner also
+stops pulling frames. An exception ends the run ``failed`` with a one-sentence message
+(the traceback is kept for ``--debug``). Either way the session file gets its end record.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .experiment import Cancelled, ExperimentError, RunContext
+from .frames import Frame, RunState, merge_frames
+from .params import Params, resolve_params
+from .plugins import ExperimentEntry
+from .session import SessionWriter
+
+__all__ = ["Run", "draw_seed", "failure_message"]
+
+
+def draw_seed() -> int:
+    """A fresh random seed (recorded in the result, so the run can be repeated)."""
+    return secrets.randbits(63)
+
+
+def failure_message(exc: BaseException) -> str:
+    """One sentence for a failed run: the experiment's own message, or type + message."""
+    if isinstance(exc, ExperimentError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Run:
+    """One execution of an experiment (see the module docstring)."""
+
+    def __init__(self, entry: ExperimentEntry, params: Params | Mapping[str, Any] | None = None,
+                 *, record: str | Path | None = None, series_limit: int | None = None) -> None:
+        exp = entry.experiment
+        self.entry = entry
+        self.params = params if isinstance(params, Params) else resolve_params(
+            exp.all_params(), params or {})
+        seed = self.params.get("seed")
+        self.seed: int = int(seed) if seed is not None else draw_seed()
+        self.record_path = Path(record) if record is not None else None
+        self.status = "pending"
+        self.error: str | None = None
+        self.traceback: str | None = None
+        self.state = RunState(series_limit=series_limit)
+        self.started: float | None = None
+        self.elapsed = 0.0
+        self.done = threading.Event()
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: list[Frame] = []
+        self._thread: threading.Thread | None = None
+
+    @property
+    def experiment_id(self) -> str:
+        return self.entry.experiment.id
+
+    def header(self) -> dict[str, Any]:
+        """What a session file records about this run before its first frame."""
+        from . import __version__
+
+        exp = self.entry.experiment
+        params = dict(self.params.to_dict(), seed=self.seed)
+        return {"matexplore": __version__, "plugin": self.entry.plugin.name,
+                "plugin_version": self.entry.plugin.version, "experiment": exp.id,
+                "info": exp.info(), "params": params, "seed": self.seed}
+
+    # -- control --------------------------------------------------------------------------
+    def start(self) -> Run:
+        """Execute in a daemon thread and return at once."""
+        self._thread = threading.Thread(target=self.execute, name=f"run:{self.experiment_id}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelling(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the run to end; True if it has."""
+        return self.done.wait(timeout)
+
+    def take_update(self) -> Frame | None:
+        """All frames since the last call, merged into one (None if there were none)."""
+        with self._lock:
+            frames, self._pending = self._pending, []
+        return merge_frames(frames) if frames else None
+
+    # -- execution ------------------------------------------------------------------------
+    def execute(self) -> Run:
+        """Run to the end in the calling thread (what the worker thread runs)."""
+        writer = SessionWriter(self.record_path, self.header()) if self.record_path else None
+        ctx = RunContext(self.seed, self._cancel)
+        self.started = time.monotonic()
+        self.status = "running"
+        gen = None
+        try:
+            params = Params(dict(self.params.to_dict(), seed=self.seed))
+            gen = self.entry.experiment.run(params, ctx)
+            for frame in gen:
+                if not isinstance(frame, Frame):
+                    raise TypeError(f"run() yielded {type(frame).__name__}, not a Frame")
+                self._deliver(frame, writer)
+                if self._cancel.is_set():
+                    break
+            self.status = "cancelled" if self._cancel.is_set() else "finished"
+        except Cancelled:
+            self.status = "cancelled"
+        except Exception as exc:  # the plugin's bug or its ExperimentError
+            self.status = "failed"
+            self.error = failure_message(exc)
+            if not isinstance(exc, ExperimentError):
+                self.traceback = traceback.format_exc()
+        finally:
+            if gen is not None and hasattr(gen, "close"):
+                try:
+                    gen.close()
+                except Exception:  # a generator's cleanup failing must not hide the status
+                    pass
+            self.elapsed = time.monotonic() - self.started
+            if writer is not None:
+                writer.finish(self.status, self.error, self.elapsed)
+            self.done.set()
+        return self
+
+    def _deliver(self, frame: Frame, writer: SessionWriter | None) -> None:
+        if writer is not None:
+            writer.write_frame(frame, time.monotonic() - (self.started or 0.0))
+        with self._lock:
+            self.state.apply(frame)
+            self._pending.append(frame)
+
+    # -- results --------------------------------------------------------------------------
+    def result(self) -> dict[str, Any]:
+        """The public ``matexplore run --json`` object."""
+        with self._lock:
+            body = self.state.result()
+        return {"experiment": self.experiment_id,
+                "params": dict(self.params.to_dict(), seed=self.seed), "seed": self.seed,
+                "status": self.status, "error": self.error, **body}
