@@ -11,6 +11,7 @@ import argparse
 import json
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -94,17 +95,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(registry.to_json())
         return EXIT_OK
-    from rich.console import Console
-
-    con = Console()
     for p in registry.plugins:
-        state = "[red]broken[/]" if p.error else "[green]ok[/]"
-        con.print(f"[bold]{p.name}[/] {p.version}  {state}  [dim]{p.source}[/]")
+        print(f"{p.name} {p.version}  {'BROKEN' if p.error else 'ok'}  ({p.source})")
         if p.error:
-            con.print(f"  [red]{p.error}[/]", highlight=False)
+            print(f"    error: {p.error}")
         for exp_id in p.experiments:
-            con.print(f"  {exp_id:<34} {registry.experiments[exp_id].experiment.title}",
-                      highlight=False)
+            print(f"    {exp_id:<34} {registry.experiments[exp_id].experiment.title}")
+        if p.activations:
+            print(f"    activations: {', '.join(p.activations)}")
     return EXIT_OK
 
 
@@ -114,18 +112,15 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(exp.info())
         return EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
-
-    con = Console()
-    con.print(f"[bold]{exp.id}[/] — {exp.title}  [dim](plugin {entry.plugin.name} "
-              f"{entry.plugin.version})[/]")
+    print(f"{exp.id} — {exp.title}  (plugin {entry.plugin.name} {entry.plugin.version})")
     if exp.description:
-        con.print(exp.description.strip(), highlight=False)
-    table = Table("parameter", "type", "default", "allowed", "help")
+        print("\n" + textwrap.dedent(exp.description).strip() + "\n")
+    print("parameters (set with --set NAME=VALUE):")
     for name, spec in exp.all_params().items():
-        table.add_row(name, spec.kind, spec.format(spec.default), spec.allowed(), spec.help)
-    con.print(table)
+        print(f"  {name:<16} {spec.kind:<10} default: {spec.format(spec.default) or '(random)'}")
+        print(f"  {'':<16} allowed: {spec.allowed()}")
+        if spec.help:
+            print(f"  {'':<16} {spec.help}")
     return EXIT_OK
 
 

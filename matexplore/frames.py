@@ -47,6 +47,8 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
     # NumPy scalars and 0-d arrays, without importing numpy here
+    if getattr(value, "ndim", 0) > 0:
+        return to_json_value(value.tolist())
     kind = getattr(getattr(value, "dtype", None), "kind", None)
     if kind == "b":
         return int(bool(value))

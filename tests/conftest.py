@@ -1,0 +1,65 @@
+"""Shared fixtures: small plugins written to a temporary plugin directory.
+
+They exercise the real plugin loading path (``--plugin-dir``), not mocks."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+TOY_PLUGIN = '''
+"""A tiny but real plugin used by the core tests."""
+import time
+
+from matexplore import Experiment, ExperimentError, Float, Frame, Int, Table, hookimpl
+from matexplore import Compare, Plot, Choice
+
+
+class Walk(Experiment):
+    """Gaussian random walk x_k = Σ_{i≤k} g_i: theory E x_k² = k vs the sample."""
+    id = "toy.walk"
+    title = "Random walk"
+    description = "x_k = Σ g_i with g_i ~ N(0, 1); E[x_k²] = k."
+    params = {"steps": Int(10, ge=1, le=100000, help="number of steps"),
+              "sleep": Float(0.0, ge=0, le=1, help="seconds to sleep per step"),
+              "mode": Choice(["ok", "fail", "bad-input"], default="ok")}
+    plot = Plot(table="walk", x="k", y=("k", "x2"))
+    compare = (Compare("x_k²", theory="k", measured="x2"),)
+
+    def run(self, p, ctx):
+        if p.mode == "bad-input":
+            raise ExperimentError("steps must be even for this mode.")
+        x = 0.0
+        for k in range(1, p.steps + 1):
+            if ctx.cancelled:
+                return
+            if p.mode == "fail" and k == 3:
+                raise ZeroDivisionError("kernel blew up at step 3")
+            x += float(ctx.rng.standard_normal())
+            if p.sleep:
+                time.sleep(p.sleep)
+            yield Frame(step=k, total=p.steps,
+                        tables={"walk": Table(["k", "x", "x2"], [[k, x, x * x]])},
+                        series={"x": [x]}, summary={"k": k, "x2": x * x, "final": x})
+
+
+@hookimpl
+def matexplore_experiments():
+    return [Walk]
+'''
+
+
+@pytest.fixture
+def toy_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "plugins"
+    d.mkdir()
+    (d / "toy.py").write_text(TOY_PLUGIN)
+    return d
+
+
+def write_plugin(directory: Path, name: str, source: str) -> Path:
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return path
