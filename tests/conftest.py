@@ -4,7 +4,6 @@ They exercise the real plugin loading path (``--plugin-dir``), not mocks."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -57,9 +56,3 @@ def toy_dir(tmp_path: Path) -> Path:
     d.mkdir()
     (d / "toy.py").write_text(TOY_PLUGIN)
     return d
-
-
-def write_plugin(directory: Path, name: str, source: str) -> Path:
-    path = directory / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return path

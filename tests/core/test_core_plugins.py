@@ -9,8 +9,11 @@ import textwrap
 
 import pytest
 
-from conftest import write_plugin
 from matexplore.plugins import UnknownExperiment, load_registry
+
+
+def write_plugin(directory, name, source):
+    (directory / f"{name}.py").write_text(textwrap.dedent(source))
 
 
 def test_plugin_dir_loads_experiments(toy_dir):
