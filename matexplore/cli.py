@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .params import ParamError
+from .params import ParamError, resolve_params
 from .plugins import Registry, UnknownExperiment, get_registry, load_registry, set_registry
 from .session import SessionError, default_session_dir, read_session
 
@@ -67,6 +67,27 @@ def _parser() -> argparse.ArgumentParser:
                        help="re-execute a session's run and check the numbers match")
     s.add_argument("file")
     s.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    s = sub.add_parser("sweep", parents=[common],
+                       help="run a parameter grid × seeds on Dask distributed")
+    s.add_argument("experiment")
+    s.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="values of one parameter (repeatable; list params: V1;V2)")
+    s.add_argument("--seeds", type=int, default=8, help="seeds per grid point (default 8)")
+    s.add_argument("--seed", type=int, help="sweep seed (default: drawn and recorded)")
+    s.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="fixed parameter for every task (repeatable)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    s.add_argument("--workers", type=int, help="local cluster size (default: one per core)")
+    s.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    s.add_argument("--record", metavar="FILE", help="write a session file (one frame per task)")
+    s.add_argument("--resume", metavar="FILE",
+                   help="skip the tasks already finished in this sweep session")
+    s.add_argument("--max-tasks", type=int, default=None,
+                   help="refuse larger sweeps unless --yes (default 2000)")
+    s.add_argument("--yes", action="store_true", help="run even above --max-tasks")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     s = sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
@@ -126,7 +147,6 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 # -- run ----------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from .params import resolve_params
     from .runner import Run
 
     entry = _registry(args).get(args.experiment)
@@ -239,6 +259,54 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return EXIT_OK if report["match"] else EXIT_FAILED
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .runner import Run, draw_seed
+    from .sweep import DEFAULT_MAX_TASKS, SweepSpec, make_sweep, parse_grid
+
+    registry = _registry(args)
+    entry = registry.get(args.experiment)
+    exp = entry.experiment
+    grid = parse_grid(exp, args.grid)
+    texts = _parse_sets(args.set)
+    for name in texts:
+        if name in grid:
+            raise UsageError(f"Parameter {name!r} is both fixed with --set and swept with --grid.")
+        if name == "seed":
+            raise UsageError("Use --seed for the sweep seed; task seeds derive from it.")
+    base = {k: v for k, v in resolve_params(exp.all_params(), texts=texts).items()
+            if k in texts}
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be at least 1; got {args.seeds}.")
+    resume = read_session(args.resume) if args.resume else None
+    seed = args.seed
+    if seed is None:
+        recorded = (resume.header.get("sweep") or {}).get("seed") if resume else None
+        seed = recorded if isinstance(recorded, int) else draw_seed()
+    spec = SweepSpec(exp.id, grid, base, args.seeds, seed,
+                     [str(Path(d).resolve()) for d in args.plugin_dir])
+    limit = args.max_tasks or DEFAULT_MAX_TASKS
+    if spec.n_tasks > limit and not args.yes:
+        raise UsageError(f"This sweep has {spec.n_tasks} tasks, more than the limit of {limit}; "
+                         "pass --yes to run it anyway.")
+    sweep = make_sweep(entry, spec, scheduler=args.scheduler, workers=args.workers,
+                       resume=resume)
+    record = args.record or args.resume
+    run = Run(sweep, {"seed": seed}, record=record, meta={"sweep": spec.to_json()})
+    _wait_with_progress(run, quiet=args.quiet)
+    result = run.result()
+    if args.json:
+        _print_json(result)
+    else:
+        _print_result(result)
+    if run.status == "failed":
+        print(f"error: sweep failed: {run.error}", file=sys.stderr)
+        return EXIT_FAILED
+    failed = result["summary"].get("failed", 0)
+    if failed:
+        print(f"warning: {failed} task(s) failed; see the 'tasks' table", file=sys.stderr)
+    return EXIT_CANCELLED if run.status == "cancelled" else (EXIT_FAILED if failed else EXIT_OK)
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from .tui.app import MatexploreApp
 
@@ -254,7 +322,7 @@ def _print_json(obj: Any) -> None:
 
 
 COMMANDS = {"list": cmd_list, "describe": cmd_describe, "run": cmd_run, "replay": cmd_replay,
-            "rerun": cmd_rerun, "tui": cmd_tui, None: cmd_tui}
+            "rerun": cmd_rerun, "sweep": cmd_sweep, "tui": cmd_tui, None: cmd_tui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,8 +51,10 @@ class Run:
     """One execution of an experiment (see the module docstring)."""
 
     def __init__(self, entry: ExperimentEntry, params: Params | Mapping[str, Any] | None = None,
-                 *, record: str | Path | None = None, series_limit: int | None = None) -> None:
+                 *, record: str | Path | None = None, series_limit: int | None = None,
+                 meta: Mapping[str, Any] | None = None) -> None:
         exp = entry.experiment
+        self.meta = dict(meta or {})  # extra top-level keys for header and result (sweeps)
         self.entry = entry
         self.params = params if isinstance(params, Params) else resolve_params(
             exp.all_params(), params or {})
@@ -83,7 +85,7 @@ class Run:
         params = dict(self.params.to_dict(), seed=self.seed)
         return {"matexplore": __version__, "plugin": self.entry.plugin.name,
                 "plugin_version": self.entry.plugin.version, "experiment": exp.id,
-                "info": exp.info(), "params": params, "seed": self.seed}
+                "info": exp.info(), "params": params, "seed": self.seed, **self.meta}
 
     # -- control --------------------------------------------------------------------------
     def start(self) -> Run:
@@ -161,4 +163,4 @@ class Run:
             body = self.state.result()
         return {"experiment": self.experiment_id,
                 "params": dict(self.params.to_dict(), seed=self.seed), "seed": self.seed,
-                "status": self.status, "error": self.error, **body}
+                "status": self.status, "error": self.error, **body, **self.meta}

@@ -40,6 +40,7 @@ __all__ = ["SCHEMA", "SessionError", "SessionWriter", "Session", "read_session",
 
 SCHEMA = 1
 STATUSES = ("finished", "cancelled", "failed")
+RESULT_META = ("sweep",)  # header keys that are also part of the result JSON
 
 
 class SessionError(ValueError):
@@ -134,7 +135,8 @@ class Session:
         return {"experiment": self.experiment, "params": self.header.get("params", {}),
                 "seed": self.header.get("seed"), "status": self.status,
                 "error": self.end.get("error") if self.end else self.error,
-                **self.state().result()}
+                **self.state().result(),
+                **{k: self.header[k] for k in RESULT_META if k in self.header}}
 
 
 def _check_header(obj: Any, path: Path) -> dict[str, Any]:

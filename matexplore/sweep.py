@@ -1,0 +1,332 @@
+"""Parameter sweeps on Dask distributed: every grid point × seed is an independent task.
+
+A sweep is run like any experiment: :func:`make_sweep` wraps the target experiment in a
+``Sweep`` experiment whose ``run`` submits the tasks to a Dask cluster and yields one frame
+per finished task. The ordinary :class:`~matexplore.runner.Run` therefore records it as a
+session (one frame per task), cancels it, streams it to the TUI and prints it as JSON.
+
+Seeds: the sweep seed ``S`` gives ``k`` task seeds through ``SeedSequence(S).spawn(k)``;
+every grid point uses the same ``k`` seeds (common random numbers, so differences between
+points are not seed noise). A task is therefore determined by (params, seed) alone.
+
+Aggregation per grid point, for each numeric summary key ``K`` over the finished seeds:
+``K_mean``, ``K_se`` (sample standard deviation / √n), and for keys that the experiment
+pairs with a theory key (its ``compare`` rows) ``K_theory`` (mean of the theory key).
+
+Where tasks run: with no scheduler address, a ``distributed.LocalCluster`` with one
+single-threaded worker process per core; with ``tcp://host:8786``, an existing cluster
+started with ``dask scheduler`` / ``dask worker``. Dask reschedules the tasks of a worker
+that dies; a task whose experiment fails is reported on its row and does not stop others.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .experiment import Experiment, RunContext
+from .frames import Frame, Table, to_json_value
+from .params import ParamError, resolve_params, suggest
+from .plugins import ExperimentEntry, PluginInfo, Registry
+from .session import Session
+
+__all__ = ["SweepSpec", "parse_grid", "make_sweep", "sweep_seeds", "run_task", "aggregate",
+           "DEFAULT_MAX_TASKS"]
+
+DEFAULT_MAX_TASKS = 2000
+
+
+@dataclass
+class SweepSpec:
+    """What defines a sweep (and what --resume must match)."""
+
+    experiment: str
+    grid: dict[str, list[Any]]
+    base: dict[str, Any]
+    seeds: int
+    seed: int
+    plugin_dirs: list[str] = field(default_factory=list)
+
+    def points(self) -> list[dict[str, Any]]:
+        names = list(self.grid)
+        return [dict(zip(names, values)) for values in itertools.product(*self.grid.values())]
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.points()) * self.seeds
+
+    def to_json(self) -> dict[str, Any]:
+        return {"experiment": self.experiment, "grid": self.grid, "params": self.base,
+                "seeds": self.seeds, "seed": self.seed}
+
+
+def parse_grid(experiment: Experiment, specs: Sequence[str]) -> dict[str, list[Any]]:
+    """Parse ``--grid name=v1,v2,...`` options, validating every value with its Param."""
+    if not specs:
+        raise ParamError("A sweep needs at least one --grid NAME=V1,V2,... option.")
+    params = experiment.all_params()
+    grid: dict[str, list[Any]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParamError(f"--grid expects NAME=V1,V2,...; got {spec!r}.")
+        if name == "seed":
+            raise ParamError("Sweep over seeds with --seeds N, not --grid seed=...")
+        if name not in params:
+            raise ParamError(f"Unknown parameter {name!r} in --grid{suggest(name, list(params))}; "
+                             f"known parameters: {', '.join(params)}.")
+        if name in grid:
+            raise ParamError(f"Parameter {name!r} appears in two --grid options.")
+        param = params[name]
+        # list-valued params take ';'-separated lists: --grid n="1,2;4,8"
+        parts = values.split(";") if param.kind.endswith("_list") else values.split(",")
+        parts = [p for p in parts if p.strip()]
+        if not parts:
+            raise ParamError(f"The grid for {name!r} is empty.")
+        grid[name] = [param.parse(name, part) for part in parts]
+    return grid
+
+
+def sweep_seeds(seed: int, n: int) -> list[int]:
+    """``n`` task seeds in [0, 2**63) from one sweep seed (``SeedSequence.spawn``)."""
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1))
+            for c in np.random.SeedSequence(seed).spawn(n)]
+
+
+# -- what runs on a worker ------------------------------------------------------------------
+_worker_registries: dict[tuple[str, ...], Registry] = {}
+
+
+def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[str]) -> dict:
+    """Run one (params, seed) task to the end in this worker; return its summary.
+
+    Runs in the worker process: the registry is loaded once per process and reused, and
+    numba's on-disk cache means kernels compile at most once per machine."""
+    from .plugins import load_registry
+    from .runner import Run
+
+    key = tuple(plugin_dirs)
+    if key not in _worker_registries:
+        _worker_registries[key] = load_registry(list(plugin_dirs))
+    run = Run(_worker_registries[key].get(experiment), dict(params)).execute()
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        worker = "local"
+    return {"status": run.status, "error": run.error, "summary": run.result()["summary"],
+            "worker": worker, "elapsed": run.elapsed}
+
+
+# -- aggregation ----------------------------------------------------------------------------
+def _numeric(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def aggregate(spec: SweepSpec, tasks: list[dict[str, Any]],
+              theory_of: Mapping[str, str]) -> Table:
+    """One row per grid point: params, n_finished, n_failed, and K_mean/K_se(/K_theory)."""
+    points = spec.points()
+    keys: list[str] = []
+    for t in tasks:
+        keys += [k for k, v in t["summary"].items() if _numeric(v) and k not in keys]
+    columns = [*spec.grid, "n_finished", "n_failed"]
+    for k in keys:
+        columns += [f"{k}_mean", f"{k}_se"] + ([f"{k}_theory"] if k in theory_of else [])
+    rows = []
+    for i, point in enumerate(points):
+        # seed order, not completion order: the same sweep gives bit-identical means
+        mine = sorted((t for t in tasks if t["point"] == i), key=lambda t: t["seed_index"])
+        ok = [t["summary"] for t in mine if t["status"] == "finished"]
+        row: list[Any] = [*point.values(), len(ok), len(mine) - len(ok)]
+        for k in keys:
+            row += list(_mean_se([s.get(k) for s in ok]))
+            if k in theory_of:
+                row.append(_mean_se([s.get(theory_of[k]) for s in ok])[0])
+        rows.append(row)
+    return Table(columns, rows, replace=True)
+
+
+def _mean_se(values: list[Any]) -> tuple[float | None, float | None]:
+    xs = np.array([v for v in values if _numeric(v)], dtype=float)
+    if xs.size == 0:
+        return None, None
+    se = float(xs.std(ddof=1) / math.sqrt(xs.size)) if xs.size > 1 else None
+    return float(xs.mean()), se
+
+
+TASK_COLUMNS = ["point", "seed_index", "seed", "status", "error", "worker", "elapsed"]
+
+
+def _task_row(t: dict[str, Any], keys: Sequence[str]) -> list[Any]:
+    return [t["point"], t["seed_index"], t["seed"], t["status"], t["error"], t["worker"],
+            t["elapsed"], *(t["summary"].get(k) for k in keys)]
+
+
+# -- the Sweep experiment -------------------------------------------------------------------
+def make_sweep(entry: ExperimentEntry, spec: SweepSpec, *, scheduler: str | None = None,
+               workers: int | None = None, client: Any = None,
+               resume: Session | None = None) -> ExperimentEntry:
+    """An ExperimentEntry whose run() executes ``spec`` on Dask (see module docstring)."""
+    inner = entry.experiment
+    points = spec.points()
+    for point in points:  # every grid point must be a valid parameter set before we start
+        resolve_params(inner.all_params(), {**spec.base, **point})
+    done = _resumed_tasks(spec, resume) if resume is not None else []
+    theory_of = {c.measured: c.theory for c in inner.compare}
+    n_points = len(points)
+
+    class Sweep(Experiment):
+        id = inner.id
+        title = f"Sweep: {inner.title}"
+        description = (f"Sweep of {inner.id} over {', '.join(spec.grid)} "
+                       f"({n_points} points × {spec.seeds} seeds).\n\n{inner.description}")
+        plot = None
+        compare = ()
+
+        def run(self, p: Any, ctx: RunContext):  # type: ignore[override]
+            yield from _execute(spec, points, done, theory_of, ctx,
+                                scheduler=scheduler, workers=workers, client=client)
+
+    return ExperimentEntry(Sweep(), PluginInfo(entry.plugin.name, entry.plugin.version,
+                                               entry.plugin.source))
+
+
+def _resumed_tasks(spec: SweepSpec, session: Session) -> list[dict[str, Any]]:
+    recorded = session.header.get("sweep")
+    if not isinstance(recorded, dict):
+        raise ParamError(f"{session.path} is not a sweep session, so it cannot be resumed.")
+    if to_json_value(recorded) != to_json_value(spec.to_json()):
+        raise ParamError(f"{session.path} records a different sweep (experiment, grid, "
+                         "params, seeds or sweep seed differ); resume needs the same sweep.")
+    table = session.state().tables.get("tasks")
+    if not table:
+        return []
+    cols = table["columns"]
+    out = []
+    for row in table["rows"]:
+        rec = dict(zip(cols, row))
+        if rec["status"] != "finished":
+            continue  # failed or cancelled tasks run again
+        summary = {k: rec[k] for k in cols[len(TASK_COLUMNS):] if rec.get(k) is not None}
+        out.append({**{k: rec[k] for k in TASK_COLUMNS}, "summary": summary})
+    return out
+
+
+def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="10s"), None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def _execute(spec: SweepSpec, points: list[dict[str, Any]], done: list[dict[str, Any]],
+             theory_of: Mapping[str, str], ctx: RunContext, *, scheduler: str | None,
+             workers: int | None, client: Any):
+    seeds = sweep_seeds(spec.seed, spec.seeds)
+    finished = {(t["point"], t["seed_index"]) for t in done}
+    todo = [(i, j) for i in range(len(points)) for j in range(spec.seeds)
+            if (i, j) not in finished]
+    tasks = list(done)
+    keys: list[str] = []
+    for t in done:
+        keys += [k for k in t["summary"] if k not in keys]
+    total = len(points) * spec.seeds
+    yield Frame(step=len(done), total=total,
+                message=f"starting {len(todo)} tasks ({len(done)} resumed)",
+                summary={"tasks": total, "finished": len(done), "failed": 0})
+    if done:
+        yield _frame(spec, tasks, done, keys, theory_of, total, {})
+    if not todo:
+        return
+    own_client = client is None
+    cluster = None
+    if own_client:
+        client, cluster = _connect(scheduler, workers)
+    tag = uuid.uuid4().hex[:8]
+    futures = {}
+    try:
+        from distributed import as_completed
+
+        for i, j in todo:
+            params = {**spec.base, **points[i], "seed": seeds[j]}
+            fut = client.submit(run_task, spec.experiment, params, list(spec.plugin_dirs),
+                                key=f"matexplore-{tag}-{i}-{j}", pure=False)
+            futures[fut.key] = (fut, i, j)
+        ac = as_completed([f for f, _, _ in futures.values()])
+        while not ac.is_empty():
+            if ctx.cancelled:
+                client.cancel([f for f, _, _ in futures.values()])
+                return
+            batch = ac.next_batch(block=False)
+            if not batch:
+                time.sleep(0.05)
+                continue
+            for fut in batch:  # one frame per finished task
+                task = _collect(fut, *futures[fut.key][1:], seeds)
+                n_keys = len(keys)
+                keys += [k for k in task["summary"] if k not in keys]
+                tasks.append(task)
+                # a new summary key changes the task table's columns: resend all its rows
+                yield _frame(spec, tasks, tasks if len(keys) > n_keys else [task], keys,
+                             theory_of, total, _running(client))
+    finally:
+        if own_client:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _collect(fut: Any, i: int, j: int, seeds: list[int]) -> dict[str, Any]:
+    base = {"point": i, "seed_index": j, "seed": seeds[j]}
+    try:
+        res = fut.result()
+    except Exception as exc:  # infrastructure failure, e.g. KilledWorker after retries
+        return {**base, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                "worker": None, "elapsed": None, "summary": {}}
+    return {**base, **res}
+
+
+def _running(client: Any) -> dict[str, int]:
+    try:
+        return {w: len(ts) for w, ts in client.processing().items()}
+    except Exception:  # the scheduler may be gone while shutting down
+        return {}
+
+
+def _frame(spec: SweepSpec, tasks: list[dict[str, Any]], new: list[dict[str, Any]],
+           keys: list[str], theory_of: Mapping[str, str], total: int,
+           running: Mapping[str, int]) -> Frame:
+    per_worker: dict[str, list[int]] = {}
+    for t in tasks:
+        if t.get("worker"):
+            counts = per_worker.setdefault(t["worker"], [0, 0])
+            counts[0 if t["status"] == "finished" else 1] += 1
+    workers = Table(["worker", "finished", "failed", "running"],
+                    [[w, c[0], c[1], running.get(w, 0)] for w, c in sorted(per_worker.items())],
+                    replace=True)
+    n_failed = sum(t["status"] != "finished" for t in tasks)
+    task_table = Table([*TASK_COLUMNS, *keys], [_task_row(t, keys) for t in new],
+                       replace=new is tasks)
+    return Frame(step=len(tasks), total=total,
+                 message=f"{len(tasks)}/{total} tasks, {n_failed} failed",
+                 tables={"tasks": task_table, "sweep": aggregate(spec, tasks, theory_of),
+                         "workers": workers},
+                 summary={"tasks": total, "finished": len(tasks) - n_failed,
+                          "failed": n_failed})
