@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-tasks", type=int, default=None,
                    help="refuse larger sweeps unless --yes (default 2000)")
     s.add_argument("--yes", action="store_true", help="run even above --max-tasks")
+    s.add_argument("--plot", metavar="KEY",
+                   help="summary key to plot against the first swept parameter (TUI, session)")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     s = sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
@@ -289,7 +291,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"This sweep has {spec.n_tasks} tasks, more than the limit of {limit}; "
                          "pass --yes to run it anyway.")
     sweep = make_sweep(entry, spec, scheduler=args.scheduler, workers=args.workers,
-                       resume=resume)
+                       resume=resume, plot_key=args.plot)
     record = args.record or args.resume
     run = Run(sweep, {"seed": seed}, record=record, meta={"sweep": spec.to_json()})
     _wait_with_progress(run, quiet=args.quiet)

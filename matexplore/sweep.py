@@ -33,12 +33,12 @@ from typing import Any
 import numpy as np
 
 from .experiment import Experiment, RunContext
-from .frames import Frame, Table, to_json_value
+from .frames import Frame, Plot, Table, to_json_value
 from .params import ParamError, resolve_params, suggest
 from .plugins import ExperimentEntry, PluginInfo, Registry
 from .session import Session
 
-__all__ = ["SweepSpec", "parse_grid", "make_sweep", "sweep_seeds", "run_task", "aggregate",
+__all__ = ["SweepSpec", "parse_grid", "make_sweep", "sweep_plot", "sweep_seeds", "run_task", "aggregate",
            "DEFAULT_MAX_TASKS"]
 
 DEFAULT_MAX_TASKS = 2000
@@ -174,9 +174,19 @@ def _task_row(t: dict[str, Any], keys: Sequence[str]) -> list[Any]:
 
 
 # -- the Sweep experiment -------------------------------------------------------------------
+def sweep_plot(inner: Experiment, spec: SweepSpec, key: str | None = None) -> Plot:
+    """Plot ``key`` (mean over seeds; default: the experiment's first compared quantity)
+    against the first swept parameter, with its theory value overlaid when there is one."""
+    theory_of = {c.measured: c.theory for c in inner.compare}
+    key = key or next(iter(theory_of), None) or "finished"
+    x = next(iter(spec.grid))
+    y = ((f"{key}_theory",) if key in theory_of else ()) + (f"{key}_mean",)
+    return Plot(table="sweep", x=x, y=y, title=f"{key} vs {x} (mean over {spec.seeds} seeds)")
+
+
 def make_sweep(entry: ExperimentEntry, spec: SweepSpec, *, scheduler: str | None = None,
                workers: int | None = None, client: Any = None,
-               resume: Session | None = None) -> ExperimentEntry:
+               resume: Session | None = None, plot_key: str | None = None) -> ExperimentEntry:
     """An ExperimentEntry whose run() executes ``spec`` on Dask (see module docstring)."""
     inner = entry.experiment
     points = spec.points()
@@ -191,7 +201,7 @@ def make_sweep(entry: ExperimentEntry, spec: SweepSpec, *, scheduler: str | None
         title = f"Sweep: {inner.title}"
         description = (f"Sweep of {inner.id} over {', '.join(spec.grid)} "
                        f"({n_points} points × {spec.seeds} seeds).\n\n{inner.description}")
-        plot = None
+        plot = sweep_plot(inner, spec, plot_key)
         compare = ()
 
         def run(self, p: Any, ctx: RunContext):  # type: ignore[override]

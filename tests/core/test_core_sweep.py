@@ -76,6 +76,10 @@ def test_aggregate_equals_independent_direct_runs(toy_dir, client):
         assert r["final_mean"] == pytest.approx(finals.mean(), rel=1e-12)
         assert r["final_se"] == pytest.approx(finals.std(ddof=1) / 2, rel=1e-12)
         assert r["x2_theory"] == r["steps"]
+    plot = make_sweep(toy(toy_dir), SweepSpec("toy.walk", {"steps": [3, 7]}, {}, 4, 11),
+                      client=client).experiment.plot
+    assert (plot.table, plot.x, tuple(plot.y)) == ("sweep", "steps", ("x2_theory", "x2_mean"))
+    assert set(plot.y) <= set(cols)
     again = sweep_run(toy_dir, client, {"steps": [3, 7]}, seeds=4, seed=11).result()
     assert again["tables"]["sweep"] == table  # reproducible from the sweep seed
 
