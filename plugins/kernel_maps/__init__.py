@@ -1,0 +1,11 @@
+"""Built-in plugin ``kernel_maps``: kernel maps, fixed points and the convergence bound,
+infinite-width theory against finite-width Monte-Carlo (issue 5)."""
+
+from matexplore import hookimpl
+
+from .activations import BUILTIN
+
+
+@hookimpl
+def matexplore_activations():
+    return list(BUILTIN.values())
