@@ -1,0 +1,407 @@
+"""The matexplore Textual app: one main screen with tabs.
+
+* **Experiments** (F2): plugins → experiments, description with formulas and params,
+  broken plugins with the reason, type-to-filter. Enter opens a run tab.
+* **Sessions** (F3): recorded runs; replay, rerun (MATCH/DIFFER), export, delete.
+* **Run tabs**: one per experiment opened, replay or rerun; each live run is a
+  :class:`~matexplore.runner.Run` in its own thread, exactly as ``matexplore run`` makes it,
+  recorded to the session directory by default.
+
+Every action has a key (shown in the footer when it applies), an entry in the command
+palette (ctrl+p) and a line in the help screen (F1 / ?).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+
+from ..plugins import ExperimentEntry, Registry
+from ..session import Session, SessionError, default_session_dir
+from .browser import BrowserPane, ExperimentTree
+from .modals import ConfirmScreen, ExportScreen, HelpScreen
+from .runview import ParamForm, RunView
+from .sessions import SessionsPane
+from .sources import export_result
+
+__all__ = ["MatexploreApp", "MainScreen"]
+
+BROWSE, SESSIONS = "tab-browse", "tab-sessions"
+FAST_REPLAY = 10.0
+
+# action -> where it applies: "browse", "sessions", "run" (a run tab), "replay" (a replay tab)
+_CONTEXT = {"run": {"run"}, "cancel": {"run", "replay"}, "close_tab": {"run", "replay"},
+            "jump": {"sessions", "replay"}, "fast": {"sessions", "replay"},
+            "replay": {"sessions"}, "rerun": {"sessions"}, "delete": {"sessions"},
+            "reload": {"sessions"}, "export": {"sessions", "run", "replay"},
+            "filter": {"browse"}, "clear_filter": {"browse"}}
+
+
+class MainScreen(Screen[None]):
+    """Tabs: Experiments, Sessions, then one tab per run / replay / rerun."""
+
+    BINDINGS = [
+        Binding("f2", "show_tab('tab-browse')", "Experiments"),
+        Binding("f3", "show_tab('tab-sessions')", "Sessions"),
+        Binding("f4,ctrl+pagedown", "next_tab", "Next tab", show=False),
+        Binding("ctrl+pageup", "next_tab(-1)", "Previous tab", show=False),
+        Binding("ctrl+r,f5", "run", "Run"),
+        Binding("ctrl+g,f6", "cancel", "Cancel"),
+        Binding("ctrl+w", "close_tab", "Close tab", priority=True),
+        Binding("slash", "filter", "Filter", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("r", "rerun", "Rerun"),
+        Binding("f", "fast", "Fast"),
+        Binding("j", "jump", "Jump to end"),
+        Binding("x", "export", "Export"),
+        Binding("d", "delete", "Delete"),
+        Binding("l", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, registry: Registry, session_dirs: list[Path]) -> None:
+        super().__init__()
+        self.registry = registry
+        self.session_dirs = session_dirs
+        self._ids = itertools.count(1)
+        self.views: list[RunView] = []
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="main-tabs"):
+            with TabPane("Experiments", id=BROWSE):
+                yield BrowserPane(self.registry, id="browser")
+            with TabPane("Sessions", id=SESSIONS):
+                yield SessionsPane(self.session_dirs, id="sessions")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        app = self.app
+        if getattr(app, "replay", None) is not None:
+            await self.open_replay(app.replay, app.replay_speed)
+
+    # -- context --------------------------------------------------------------------------
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#main-tabs", TabbedContent)
+
+    @property
+    def active_view(self) -> RunView | None:
+        active = self.tabs.active
+        if active in (BROWSE, SESSIONS, ""):
+            return None
+        found = self.tabs.get_pane(active).query(RunView)
+        return found.first() if found else None
+
+    def context(self) -> str:
+        active = self.tabs.active
+        if active == BROWSE:
+            return "browse"
+        if active == SESSIONS:
+            return "sessions"
+        view = self.active_view
+        return "run" if view is not None and view.mode != "replay" else "replay"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        where = _CONTEXT.get(action)
+        if where is None:
+            return True
+        ctx = self.context()
+        if ctx not in where:
+            return False
+        view = self.active_view
+        if action == "run" and view is not None and view.mode != "run":
+            return False
+        if action in ("cancel", "jump") and ctx in ("run", "replay"):
+            return True if view is not None and view.running else None
+        return True
+
+    @on(TabbedContent.TabActivated, "#main-tabs")
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+        pane = event.pane.id
+        if pane == SESSIONS:
+            self.query_one(SessionsPane).reload()
+            self.query_one("#sessions-table", DataTable).focus()
+        elif pane == BROWSE:
+            self.query_one(ExperimentTree).focus()
+        else:
+            self.call_after_refresh(self._focus_view)
+
+    def _focus_view(self) -> None:
+        view = self.active_view
+        if view is None:
+            return
+        targets = view.query(Input) if view.mode == "run" else view.query("#cancel")
+        if targets:
+            targets.first().focus()
+
+    # -- opening tabs ---------------------------------------------------------------------
+    async def open_view(self, view: RunView) -> RunView:
+        pane = TabPane(view.tab_label(), view, id=f"run-{next(self._ids)}")
+        self.views.append(view)
+        await self.tabs.add_pane(pane)
+        self.tabs.active = pane.id
+        self._focus_view()
+        self.refresh_bindings()
+        return view
+
+    async def open_experiment(self, entry: ExperimentEntry) -> RunView:
+        return await self.open_view(RunView(entry.experiment.info(), entry=entry,
+                                            session_dir=self.session_dirs[0]))
+
+    async def open_replay(self, session: Session, speed: float = 1.0) -> RunView:
+        view = await self.open_view(RunView(session.info or {"id": session.experiment},
+                                            mode="replay", session=session))
+        view.start_replay(speed)
+        return view
+
+    async def open_rerun(self, session: Session) -> RunView | None:
+        from ..rerun import rerun_session
+        from ..plugins import UnknownExperiment
+
+        try:
+            run = rerun_session(session, self.registry)
+        except (SessionError, UnknownExperiment) as exc:
+            self.app.notify(str(exc), severity="error", title="cannot rerun")
+            return None
+        view = await self.open_view(RunView(run.entry.experiment.info(), entry=run.entry,
+                                            mode="rerun", session=session))
+        view.attach(run.start())
+        return view
+
+    @on(BrowserPane.Open)
+    async def _open(self, event: BrowserPane.Open) -> None:
+        await self.open_experiment(event.entry)
+
+    @on(DataTable.RowSelected, "#sessions-table")
+    async def _session_chosen(self) -> None:
+        await self.action_replay()
+
+    @on(RunView.StatusChanged)
+    def _status(self, event: RunView.StatusChanged) -> None:
+        pane = event.view.parent
+        if isinstance(pane, TabPane) and pane.id:
+            self.tabs.get_tab(pane.id).label = event.view.tab_label()
+        if not event.view.running and event.view.record_path is not None:
+            self.query_one(SessionsPane).reload()
+        self.refresh_bindings()
+
+    # -- actions --------------------------------------------------------------------------
+    def action_show_tab(self, tab: str) -> None:
+        self.tabs.active = tab
+
+    def action_next_tab(self, step: int = 1) -> None:
+        ids = [p.id for p in self.tabs.query(TabPane) if p.parent.parent is self.tabs]
+        ids = [i for i in ids if i]
+        if self.tabs.active in ids:
+            self.tabs.active = ids[(ids.index(self.tabs.active) + step) % len(ids)]
+
+    def action_run(self) -> None:
+        if self.active_view is not None:
+            self.active_view.start_run()
+
+    def action_cancel(self) -> None:
+        if self.active_view is not None:
+            self.active_view.cancel()
+
+    def action_jump(self) -> None:
+        if self.context() == "sessions":
+            self.run_worker(self.action_replay(float("inf")))
+        elif self.active_view is not None:
+            self.active_view.jump_to_end()
+
+    def action_fast(self) -> None:
+        if self.context() == "sessions":
+            self.run_worker(self.action_replay(FAST_REPLAY))
+        elif self.active_view is not None:
+            self.active_view.faster()
+
+    def action_close_tab(self) -> None:
+        view = self.active_view
+        if view is None:
+            return
+        pane_id = self.tabs.active
+
+        def close(yes: bool | None) -> None:
+            if yes:
+                if view.running:
+                    view.source.cancel()
+                self.tabs.remove_pane(pane_id)
+
+        if view.running and view.mode != "replay":
+            self.app.push_screen(ConfirmScreen("This tab's run is in progress. Cancel it and "
+                                               "close the tab?", "Cancel run", "Keep"), close)
+        else:
+            close(True)
+
+    def action_filter(self) -> None:
+        self.query_one(BrowserPane).focus_filter()
+
+    def action_clear_filter(self) -> None:
+        self.query_one(BrowserPane).clear_filter()
+
+    def _selected_session(self) -> Session | None:
+        item = self.query_one(SessionsPane).selected
+        if item is None:
+            return None
+        if item.session is None:
+            self.app.notify(f"unreadable: {item.error}", severity="error")
+            return None
+        return item.session
+
+    async def action_replay(self, speed: float = 1.0) -> None:
+        session = self._selected_session()
+        if session is not None:
+            await self.open_replay(session, speed)
+
+    async def action_rerun(self) -> None:
+        session = self._selected_session()
+        if session is not None:
+            await self.open_rerun(session)
+
+    def action_reload(self) -> None:
+        self.query_one(SessionsPane).reload()
+
+    def action_delete(self) -> None:
+        item = self.query_one(SessionsPane).selected
+        if item is None:
+            return
+
+        def delete(yes: bool | None) -> None:
+            if yes:
+                try:
+                    item.path.unlink()
+                    self.app.notify(f"deleted {item.path.name}")
+                except OSError as exc:
+                    self.app.notify(f"cannot delete {item.path}: {exc}", severity="error")
+                self.query_one(SessionsPane).reload()
+
+        self.app.push_screen(ConfirmScreen(f"Delete {item.path}?", "Delete", "Keep"), delete)
+
+    def action_export(self) -> None:
+        if self.context() == "sessions":
+            session = self._selected_session()
+            if session is None:
+                return
+            result, what = session.result(), session.path.name
+            default = session.path.with_name(session.path.stem + "-export")
+        else:
+            view = self.active_view
+            result = view.result() if view is not None else None
+            if result is None:
+                self.app.notify("Nothing to export yet: run the experiment first.",
+                                severity="warning")
+                return
+            what = f"this {view.info.get('id')} run"
+            base = view.record_path or (self.session_dirs[0] / view.info.get("id", "run"))
+            default = base.with_name(base.stem + "-export")
+        self.export(result, what, default)
+
+    def export(self, result: dict[str, Any], what: str, default: Path) -> None:
+        def write(directory: Path | None) -> None:
+            if directory is None:
+                return
+            try:
+                paths = export_result(result, directory)
+            except (OSError, ValueError) as exc:
+                self.app.notify(f"export failed: {exc}", severity="error")
+                return
+            self.app.notify(f"wrote {len(paths)} file(s) to {directory}", title="exported")
+
+        self.app.push_screen(ExportScreen(what, default), write)
+
+    def live_runs(self) -> list[RunView]:
+        return [v for v in self.views if v.running and v.mode != "replay"]
+
+    def cancel_all(self, timeout: float = 2.0) -> None:
+        views = [v for v in self.views if v.running]
+        for v in views:
+            v.source.cancel()
+        for v in views:
+            v.source.done.wait(timeout)
+
+
+class MatexploreApp(App[None]):
+    """``matexplore`` with no arguments (or ``matexplore replay FILE``)."""
+
+    TITLE = "matexplore"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [Binding("f1,question_mark", "help", "Help"),
+                Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, registry: Registry | None = None, session_dirs: list[Path] | None = None,
+                 replay: Session | None = None, replay_speed: float = 1.0) -> None:
+        super().__init__()
+        if registry is None:
+            from ..plugins import get_registry
+
+            registry = get_registry()
+        self.registry = registry
+        self.session_dirs = [Path(d) for d in (session_dirs or [default_session_dir()])]
+        self.replay = replay
+        self.replay_speed = replay_speed
+        self.main = MainScreen(registry, self.session_dirs)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.main
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        live = self.main.live_runs()
+        if not live:
+            self.main.cancel_all()
+            self.exit()
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.main.cancel_all()
+                self.exit()
+
+        self.push_screen(ConfirmScreen(f"{len(live)} run(s) in progress. Cancel them and "
+                                       "quit?", "Cancel runs and quit", "Keep running"), answer)
+
+    def on_unmount(self) -> None:
+        self.main.cancel_all(timeout=1.0)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        m = self.main
+        commands = [
+            ("Help", "List every key", self.action_help),
+            ("Experiments", "Show the experiment browser (F2)", lambda: m.action_show_tab(BROWSE)),
+            ("Sessions", "Show the recorded sessions (F3)", lambda: m.action_show_tab(SESSIONS)),
+            ("Next tab", "Switch to the next tab (F4)", m.action_next_tab),
+            ("Open experiment", "Open a run tab for the highlighted experiment",
+             self._open_selected),
+            ("Run", "Run the current tab's experiment (ctrl+r)", m.action_run),
+            ("Cancel run", "Cancel the current tab's run (ctrl+g)", m.action_cancel),
+            ("Close tab", "Close the current run tab (ctrl+w)", m.action_close_tab),
+            ("Replay session", "Replay the highlighted session at recorded speed",
+             m.action_replay),
+            ("Replay session fast", "Replay the highlighted session 10× faster",
+             lambda: m.action_replay(FAST_REPLAY)),
+            ("Replay: jump to end", "Show a replay's final state at once (j)", m.action_jump),
+            ("Rerun session", "Re-execute the highlighted session and compare (r)",
+             m.action_rerun),
+            ("Export", "Export tables (CSV) and summary (JSON) (x)", m.action_export),
+            ("Delete session", "Delete the highlighted session file (d)", m.action_delete),
+            ("Reload sessions", "Re-read the session directories (l)", m.action_reload),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+    async def _open_selected(self) -> None:
+        entry = self.main.query_one(BrowserPane).selected
+        if entry is not None:
+            await self.main.open_experiment(entry)

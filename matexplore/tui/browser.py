@@ -1,0 +1,183 @@
+"""The experiment browser: plugins → experiments in a Tree, a description pane, a filter.
+
+Broken plugins are listed with the reason. Typing while the tree has focus goes to the
+filter (type-to-filter); Enter on an experiment opens a run tab for it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from rich.console import Group
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Key
+from textual.message import Message
+from textual.widgets import Input, Static, Tree
+
+from ..plugins import ExperimentEntry, PluginInfo, Registry
+
+__all__ = ["BrowserPane", "ExperimentTree", "describe_experiment"]
+
+
+def describe_experiment(entry: ExperimentEntry) -> Group:
+    """Title, id, plugin, description (with its formulas) and a parameter table."""
+    exp = entry.experiment
+    head = Text()
+    head.append(exp.title + "\n", style="bold")
+    head.append(f"{exp.id}", style="italic")
+    head.append(f"  ·  plugin {entry.plugin.name} {entry.plugin.version}\n", style="dim")
+    body = Text(textwrap.dedent(exp.description).strip() + "\n")
+    params = Table("parameter", "default", "allowed / help", box=None, expand=True,
+                   padding=(0, 1), show_edge=False, header_style="bold")
+    for name, spec in exp.all_params().items():
+        default = spec.format(spec.default) or "(random)"
+        params.add_row(name, default, Text(spec.allowed() + (f"\n{spec.help}" if spec.help
+                                                                 else ""), style="dim"))
+    extra = Text()
+    if exp.plot is not None:
+        extra.append(f"\nplot: {', '.join(exp.plot.y)} vs {exp.plot.x} "
+                     f"(table {exp.plot.table})", style="dim")
+    if exp.compare:
+        extra.append("\ncompares: " + "; ".join(f"{c.label} ({c.theory} vs {c.measured})"
+                                               for c in exp.compare), style="dim")
+    hint = Text("\n\nEnter: open a run tab for this experiment", style="dim italic")
+    return Group(head, body, params, extra, hint)
+
+
+def describe_broken(plugin: PluginInfo) -> Text:
+    text = Text()
+    text.append(f"plugin {plugin.name} {plugin.version} is broken\n\n", style="bold")
+    text.append(f"{plugin.error}\n\n")
+    text.append(f"source: {plugin.source}\n", style="dim")
+    if plugin.experiments:
+        text.append("its other experiments still work: " + ", ".join(plugin.experiments),
+                    style="dim")
+    return text
+
+
+class ExperimentTree(Tree[Any]):
+    """The plugin/experiment tree; printable keys are forwarded to the filter."""
+
+    class TypeAhead(Message):
+        def __init__(self, char: str) -> None:
+            super().__init__()
+            self.char = char
+
+    def on_key(self, event: Key) -> None:
+        if event.is_printable and event.character and event.character not in " ?/":
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.TypeAhead(event.character))
+
+
+class BrowserPane(Horizontal):
+    """Filter + tree on the left, the selected item's description on the right."""
+
+    class Open(Message):
+        """The user chose an experiment to run."""
+
+        def __init__(self, entry: ExperimentEntry) -> None:
+            super().__init__()
+            self.entry = entry
+
+    def __init__(self, registry: Registry, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.registry = registry
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="browser-left"):
+            yield Input(placeholder="filter (type to search)", compact=True, id="filter",
+                        select_on_focus=False)
+            yield ExperimentTree("plugins", id="experiment-tree")
+        with VerticalScroll(classes="description", id="description-scroll"):
+            yield Static("", id="description")
+
+    def on_mount(self) -> None:
+        self.rebuild("")
+        self.query_one(ExperimentTree).focus()
+
+    def rebuild(self, needle: str) -> None:
+        tree = self.query_one(ExperimentTree)
+        tree.clear()
+        tree.show_root = False
+        needle = needle.strip().lower()
+        first = None
+        for plugin in sorted(self.registry.plugins, key=lambda p: p.error is not None):
+            entries = [self.registry.experiments[e] for e in plugin.experiments]
+            hits = [e for e in entries if not needle or needle in
+                    f"{e.id} {e.experiment.title} {plugin.name}".lower()]
+            broken_hit = plugin.error and (not needle or needle in plugin.name.lower()
+                                           or needle in "broken")
+            if not hits and not broken_hit:
+                continue
+            label = Text(plugin.name, style="bold")
+            if plugin.error:
+                label.append("  BROKEN", style="bold reverse")
+            node = tree.root.add(label, data=plugin, expand=True)
+            for e in hits:
+                leaf = node.add_leaf(Text.assemble(e.id.split(".", 1)[-1], "  ",
+                                                   (e.experiment.title, "dim")), data=e)
+                first = first or leaf
+            if plugin.error:
+                node.add_leaf(Text(f"⚠ {plugin.error}", style="italic"), data=plugin)
+        if not tree.root.children:
+            tree.root.add_leaf(Text(f"no experiment matches {needle!r}", style="italic"))
+        if first is not None:
+            self.call_after_refresh(tree.move_cursor, first)
+            self.show(first.data)
+        else:
+            self.show(None)
+
+    def show(self, data: Any) -> None:
+        desc = self.query_one("#description", Static)
+        if isinstance(data, ExperimentEntry):
+            desc.update(describe_experiment(data))
+        elif isinstance(data, PluginInfo):
+            if data.error:
+                desc.update(describe_broken(data))
+            else:
+                desc.update(Text(f"plugin {data.name} {data.version}\n{data.source}\n"
+                                 f"{len(data.experiments)} experiment(s)"))
+        else:
+            desc.update("")
+
+    @property
+    def selected(self) -> ExperimentEntry | None:
+        node = self.query_one(ExperimentTree).cursor_node
+        return node.data if node is not None and isinstance(node.data, ExperimentEntry) else None
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.rebuild(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _to_tree(self) -> None:
+        self.query_one(ExperimentTree).focus()
+
+    @on(ExperimentTree.TypeAhead)
+    def _type_ahead(self, event: ExperimentTree.TypeAhead) -> None:
+        box = self.query_one("#filter", Input)
+        box.value += event.char
+        box.cursor_position = len(box.value)
+        box.focus()
+
+    @on(Tree.NodeHighlighted)
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        self.show(event.node.data)
+
+    @on(Tree.NodeSelected)
+    def _selected(self, event: Tree.NodeSelected) -> None:
+        if isinstance(event.node.data, ExperimentEntry):
+            self.post_message(self.Open(event.node.data))
+
+    def focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def clear_filter(self) -> None:
+        self.query_one("#filter", Input).value = ""
+        self.query_one(ExperimentTree).focus()

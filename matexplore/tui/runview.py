@@ -1,0 +1,535 @@
+"""One run tab: parameter form, Run/Cancel, and the live output of a run or a replay.
+
+The view watches a *source* (a :class:`~matexplore.runner.Run`, or a
+:class:`~matexplore.tui.sources.ReplaySource` for a recorded session): a timer polls
+``source.take_update()`` at :data:`POLL_HZ` and renders the merged delta — progress with
+ETA, a status line, the summary panel "quantity | theory | measured | error", bounded
+DataTables, one Sparkline per series and the experiment's main theory-vs-simulation plot.
+Live runs and replays go through exactly the same rendering code.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import (Button, DataTable, Input, Label, ProgressBar, Select, Sparkline,
+                             Static, Switch, TabbedContent, TabPane)
+
+from ..frames import Frame, RunState
+from ..params import Bool, Choice, Param, ParamError
+from ..plugins import ExperimentEntry
+from ..session import Session, new_session_path
+from .sources import ReplaySource, Source
+
+__all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
+
+POLL_HZ = 12          # how often the view drains the run's coalescing buffer (≤ 15 Hz)
+PLOT_INTERVAL = 0.5   # seconds between plot redraws while a run streams
+TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
+SPARK_POINTS = 400    # points shown per sparkline
+STATUS_ICONS = {"pending": "·", "running": "▶", "finished": "✓", "cancelled": "■",
+                "failed": "✗", "interrupted": "…"}
+
+
+def fmt_value(v: Any) -> str:
+    """A compact rendering of a summary/table value."""
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _error_text(theory: Any, measured: Any, se: Any) -> str:
+    """measured − theory, in standard errors when known, else relative."""
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (theory, measured)):
+        return "—"
+    diff = measured - theory
+    if isinstance(se, (int, float)) and math.isfinite(se) and se > 0:
+        return f"{diff:+.3g} ({diff / se:+.1f} se)"
+    if theory:
+        return f"{diff:+.3g} ({100 * diff / abs(theory):+.2g}%)"
+    return f"{diff:+.3g}"
+
+
+class ParamForm(Vertical):
+    """Inputs generated from typed params, validated as the user types."""
+
+    def __init__(self, specs: dict[str, Param], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.specs = specs
+
+    def compose(self) -> ComposeResult:
+        for name, spec in self.specs.items():
+            with Vertical(classes="field", id=f"field-{name}"):
+                yield Label(f"{name} [dim]({spec.kind})[/]", classes="field-label")
+                if isinstance(spec, Bool):
+                    yield Switch(value=bool(spec.default), id=f"param-{name}")
+                elif isinstance(spec, Choice):
+                    yield Select([(c, c) for c in spec.choices], value=spec.default,
+                                 allow_blank=False, compact=True, id=f"param-{name}")
+                else:
+                    yield Input(spec.format(spec.default), compact=True, id=f"param-{name}",
+                                placeholder="random" if spec.kind == "seed" else spec.allowed())
+                yield Static("", classes="field-error", id=f"error-{name}")
+                if spec.help:
+                    yield Static(spec.help, classes="field-help")
+
+    def _check(self, name: str) -> tuple[Any, str | None]:
+        spec = self.specs[name]
+        widget = self.query_one(f"#param-{name}")
+        try:
+            if isinstance(widget, Input):
+                return spec.parse(name, widget.value), None
+            return spec.validate(name, widget.value), None
+        except ParamError as exc:
+            return None, str(exc)
+
+    def show_error(self, name: str, message: str | None) -> None:
+        err = self.query_one(f"#error-{name}", Static)
+        err.update(message or "")
+        err.set_class(bool(message), "-shown")
+        self.query_one(f"#param-{name}").set_class(bool(message), "-invalid")
+
+    @on(Input.Changed)
+    def _validate_as_typed(self, event: Input.Changed) -> None:
+        name = (event.input.id or "").removeprefix("param-")
+        if name in self.specs:
+            self.show_error(name, self._check(name)[1])
+
+    def collect(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Parsed values and the error message of each invalid field (shown inline)."""
+        values, errors = {}, {}
+        for name in self.specs:
+            value, err = self._check(name)
+            self.show_error(name, err)
+            if err:
+                errors[name] = err
+            else:
+                values[name] = value
+        return values, errors
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            if name not in self.specs:
+                continue
+            widget = self.query_one(f"#param-{name}")
+            if isinstance(widget, Input):
+                widget.value = self.specs[name].format(value)
+            else:
+                widget.value = value
+
+
+class SummaryPanel(DataTable):
+    """"quantity | theory | measured | error" rows from ``experiment.compare``, then the
+    other summary keys with their value in the measured column."""
+
+    def __init__(self, compare: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.compare = compare
+        self._shown: dict[str, Any] | None = None
+
+    def on_mount(self) -> None:
+        self.add_columns("quantity", "theory", "measured", "error")
+
+    def show(self, summary: dict[str, Any]) -> None:
+        if summary == self._shown:
+            return
+        self._shown = dict(summary)
+        used: set[str] = set()
+        rows = []
+        for c in self.compare:
+            theory, measured = summary.get(c["theory"]), summary.get(c["measured"])
+            se = summary.get(c["se"]) if c.get("se") else None
+            used.update(k for k in (c["theory"], c["measured"], c.get("se")) if k)
+            rows.append((c["label"], fmt_value(theory), fmt_value(measured),
+                         _error_text(theory, measured, se)))
+        rows += [(k, "", fmt_value(v), "") for k, v in summary.items() if k not in used]
+        self.clear()
+        for row in rows:
+            self.add_row(*row)
+
+
+class RunView(Vertical):
+    """A tab's content: the form (or the recorded params) and the live output."""
+
+    class StatusChanged(Message):
+        """The view's source changed status (the tab label follows it)."""
+
+        def __init__(self, view: RunView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, info: dict[str, Any], *, entry: ExperimentEntry | None = None,
+                 mode: str = "run", session: Session | None = None,
+                 session_dir: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.info = info
+        self.entry = entry
+        self.mode = mode  # "run" | "replay" | "rerun"
+        self.session = session
+        self.session_dir = session_dir
+        self.source: Source | None = None
+        self.record_path: Path | None = None
+        self.comparison: dict[str, Any] | None = None
+        self.final_status: str | None = None  # set once the end of the source is rendered
+        self.state = RunState(series_limit=SPARK_POINTS)
+        self._timer: Any = None
+        self._started = 0.0
+        self._last_plot = 0.0
+        self._plot_dirty = False
+        self._rows: dict[str, deque[Any]] = {}
+        self._spark_names: list[str] = []
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="run-body"):
+            with VerticalScroll(classes="run-form"):
+                yield Static(Text(self.info.get("title", ""), style="bold"), classes="run-title")
+                if self.mode == "run" and self.entry is not None:
+                    yield ParamForm(self.entry.experiment.all_params(), classes="params")
+                    with Vertical(classes="field"):
+                        yield Label("record session", classes="field-label")
+                        yield Switch(value=True, id="record")
+                    with Vertical(classes="field"):
+                        yield Label("session name", classes="field-label")
+                        yield Input(placeholder="auto", compact=True, id="session-name")
+                    with Horizontal(classes="buttons"):
+                        yield Button("Run", id="run", variant="primary", compact=True)
+                        yield Button("Cancel", id="cancel", variant="error", compact=True,
+                                     disabled=True)
+                else:
+                    yield Static(self._recorded_params(), classes="recorded-params")
+                    with Horizontal(classes="buttons"):
+                        yield Button("Stop", id="cancel", variant="error", compact=True)
+            with Vertical(classes="run-output"):
+                yield Static("ready — set parameters and press Run (ctrl+r)",
+                             classes="status-line")
+                yield ProgressBar(total=None, show_eta=True, classes="progress")
+                yield SummaryPanel(list(self.info.get("compare") or []), classes="summary")
+                with TabbedContent(classes="outputs"):
+                    with TabPane("plot", classes="plot-pane"):
+                        yield Static("", classes="plot-placeholder")
+                    with TabPane("tables"):
+                        yield VerticalScroll(classes="tables")
+                    with TabPane("series"):
+                        yield VerticalScroll(classes="sparks")
+
+    def _recorded_params(self) -> Text:
+        header = self.session.header if self.session else {}
+        text = Text()
+        if self.session is not None:
+            text.append(f"{self.session.path.name}\n", style="bold")
+        for k, v in (header.get("params") or {}).items():
+            text.append(f"{k} = ", style="dim")
+            text.append(f"{fmt_value(v) if not isinstance(v, list) else v}\n")
+        return text
+
+    def on_mount(self) -> None:
+        self.query_one(".summary", SummaryPanel).display = bool(self.info.get("compare"))
+        if self.info.get("plot") is None:
+            self.query_one(".plot-placeholder", Static).update("(this experiment declares no plot)")
+
+    # -- starting -------------------------------------------------------------------------
+    def start_run(self) -> bool:
+        """Validate the form and start a Run; False (with inline messages) if refused."""
+        if self.mode != "run" or self.entry is None:
+            return False
+        if self.running:
+            self.app.notify("This tab's run is still in progress.", severity="warning")
+            return False
+        from ..runner import Run
+
+        values, errors = self.query_one(ParamForm).collect()
+        if errors:
+            first = next(iter(errors))
+            self.query_one(f"#param-{first}").focus()
+            self.app.notify(f"Run refused: {errors[first]}", severity="error",
+                            title="invalid parameter")
+            self._set_status(Text(f"not started: {len(errors)} invalid parameter(s)",
+                                  style="bold"), "error")
+            return False
+        path = None
+        if self.query_one("#record", Switch).value and self.session_dir is not None:
+            name = self.query_one("#session-name", Input).value.strip() or None
+            try:
+                self.session_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.app.notify(f"cannot create {self.session_dir}: {exc}", severity="error")
+                return False
+            path = new_session_path(self.session_dir, self.entry.id, name)
+        try:
+            run = Run(self.entry, values, record=path)
+        except ParamError as exc:
+            self.app.notify(str(exc), severity="error")
+            return False
+        self.record_path = path
+        self.attach(run.start())
+        return True
+
+    def start_replay(self, speed: float) -> None:
+        assert self.session is not None
+        self.attach(ReplaySource(self.session, speed).start())
+
+    def attach(self, source: Source) -> None:
+        """Show ``source`` from now on (resetting the outputs) and start polling it."""
+        self.source = source
+        self.state = RunState(series_limit=SPARK_POINTS)
+        self._reset_outputs()
+        self._started = time.monotonic()
+        self._set_running(True)
+        if self._timer is None:
+            self._timer = self.set_interval(1 / POLL_HZ, self._poll)
+        else:
+            self._timer.resume()
+        self.post_message(self.StatusChanged(self))
+
+    def _reset_outputs(self) -> None:
+        self.query_one(".tables", VerticalScroll).remove_children()
+        self.query_one(".sparks", VerticalScroll).remove_children()
+        self.query_one(".progress", ProgressBar).update(total=None, progress=0)
+        self.query_one(".summary", SummaryPanel).show({})
+        self._rows.clear()
+        self._spark_names = []
+        self._plot_dirty = False
+        self.comparison = None
+        self.final_status = None
+
+    def _set_running(self, running: bool) -> None:
+        for button in self.query("#run"):
+            button.disabled = running
+        for button in self.query("#cancel"):
+            button.disabled = not running
+
+    # -- control --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.source is not None and not self.source.done.is_set()
+
+    @property
+    def status(self) -> str:
+        return self.source.status if self.source is not None else "pending"
+
+    def cancel(self) -> None:
+        if self.running:
+            self.source.cancel()
+            self._set_status(Text("cancelling…"), "")
+
+    def jump_to_end(self) -> None:
+        if isinstance(self.source, ReplaySource) and self.running:
+            self.source.jump_to_end()
+
+    def faster(self) -> None:
+        if isinstance(self.source, ReplaySource) and self.running:
+            self.source.set_speed(self.source.speed * 4)
+            self.app.notify(f"replay speed ×{self.source.speed:g}")
+
+    @on(Button.Pressed, "#run")
+    def _run_pressed(self) -> None:
+        self.start_run()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.cancel()
+
+    # -- rendering ------------------------------------------------------------------------
+    def _poll(self) -> None:
+        src = self.source
+        if src is None:
+            return
+        ended = src.done.is_set()  # read before draining: no frame can follow the end
+        update = src.take_update()
+        with self.app.batch_update():
+            if update is not None:
+                self.apply(update)
+            if ended:
+                self._timer.pause()
+                self._finish()
+            else:
+                self._show_running()
+            if self._plot_dirty and (ended or time.monotonic() - self._last_plot > PLOT_INTERVAL):
+                self._draw_plot()
+
+    def apply(self, frame: Frame) -> None:
+        """Render one merged delta."""
+        self.state.apply(frame)
+        if frame.total is not None or frame.step is not None:
+            bar = self.query_one(".progress", ProgressBar)
+            bar.update(total=self.state.total, progress=self.state.step or 0)
+        for name, table in frame.tables.items():
+            self._append_rows(name, list(table.columns), [list(r) for r in table.rows],
+                              table.replace)
+            if self.info.get("plot") and name == self.info["plot"]["table"]:
+                self._plot_dirty = True
+        if frame.series:
+            self._update_sparks(frame.series.keys())
+        if frame.summary:
+            self.query_one(".summary", SummaryPanel).show(self.state.summary)
+
+    def _append_rows(self, name: str, columns: list[str], rows: list[list[Any]],
+                     replace: bool) -> None:
+        """Append to the on-screen table, keeping between TABLE_ROWS and 2·TABLE_ROWS rows
+        (removing DataTable rows one by one is slow, so trim by rebuilding at once)."""
+        box = self.query_one(".tables", VerticalScroll)
+        found = box.query(f"#table-{_safe(name)}")
+        table: DataTable
+        if found:
+            table = found.first(DataTable)
+            if replace or [str(c.label) for c in table.columns.values()] != columns:
+                table.clear(columns=True)
+                table.add_columns(*columns)
+                self._rows[name].clear()
+        else:
+            box.mount(Label(f"{name}", classes="table-title"))
+            table = DataTable(id=f"table-{_safe(name)}", classes="data", cursor_type="row")
+            box.mount(table)
+            table.add_columns(*columns)
+            self._rows[name] = deque(maxlen=TABLE_ROWS)
+        kept = self._rows[name]
+        cells = [[fmt_value(v) for v in row] for row in rows[-TABLE_ROWS:]]
+        kept.extend(cells)
+        if table.row_count + len(cells) > 2 * TABLE_ROWS:
+            table.clear()
+            cells = list(kept)
+        for row in cells:
+            table.add_row(*row)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False, scroll=True)
+
+    def _update_sparks(self, names: Any) -> None:
+        box = self.query_one(".sparks", VerticalScroll)
+        for name in names:
+            values = [v for v in self.state.series.get(name, [])
+                      if isinstance(v, (int, float)) and math.isfinite(v)]
+            sid = f"spark-{_safe(name)}"
+            if name not in self._spark_names:
+                self._spark_names.append(name)
+                box.mount(Label("", id=f"sparklabel-{_safe(name)}", classes="spark-label"))
+                box.mount(Sparkline([], id=sid, classes="spark"))
+            self.query_one(f"#{sid}", Sparkline).data = values
+            last = f"last {fmt_value(values[-1])}  min {fmt_value(min(values))}  " \
+                   f"max {fmt_value(max(values))}" if values else "no finite values"
+            self.query_one(f"#sparklabel-{_safe(name)}", Label).update(
+                Text.assemble((name, "bold"), f"  {len(values)} pts  {last}"))
+
+    def _draw_plot(self) -> None:
+        from textual_plotext import PlotextPlot
+
+        spec = self.info.get("plot")
+        table = self.state.tables.get(spec["table"]) if spec else None
+        if spec is None or table is None:
+            return
+        pane = self.query_one(".plot-pane", TabPane)
+        found = pane.query(PlotextPlot)
+        if found:
+            plot = found.first()
+        else:
+            pane.query(".plot-placeholder").remove()
+            plot = PlotextPlot(classes="plot")
+            pane.mount(plot)
+        cols = table["columns"]
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(spec.get("title") or "")
+        if spec["x"] in cols:
+            xi = cols.index(spec["x"])
+            for y in spec["y"]:
+                if y not in cols:
+                    continue
+                yi = cols.index(y)
+                pts = [(r[xi], r[yi]) for r in table["rows"] if _plottable(r[xi], r[yi],
+                                                                          spec.get("logy"))]
+                if len(pts) > 2000:  # the terminal has far fewer columns than that
+                    pts = pts[:: len(pts) // 1000 + 1]
+                if pts:
+                    xs, ys = zip(*pts)
+                    if spec.get("logy"):
+                        ys = tuple(math.log10(v) for v in ys)
+                    plt.plot(xs, ys, label=y, marker="braille")
+            plt.xlabel(spec["x"])
+            if spec.get("logy"):
+                plt.ylabel("log10")
+        plot.refresh()
+        self._last_plot = time.monotonic()
+        self._plot_dirty = False
+
+    def _show_running(self) -> None:
+        st = self.state
+        elapsed = time.monotonic() - self._started
+        parts = [f"{self.status} {elapsed:.1f} s"]
+        if st.total:
+            parts.append(f"step {st.step or 0}/{st.total}")
+        if isinstance(self.source, ReplaySource):
+            parts.append(f"replay ×{self.source.speed:g}")
+        if st.message:
+            parts.append(st.message)
+        self._set_status(Text(" · ".join(parts)), "running")
+
+    def _finish(self) -> None:
+        src = self.source
+        self._set_running(False)
+        status = src.status
+        elapsed = time.monotonic() - self._started
+        if status == "failed":
+            line = Text(f"failed: {src.error}", style="bold")
+        else:
+            done = f"step {self.state.step}/{self.state.total}" if self.state.total else \
+                f"{self.state.frames} frames"
+            what = {"finished": "finished", "cancelled": "cancelled (partial results kept)",
+                    "interrupted": "interrupted (recording ends early)"}.get(status, status)
+            line = Text(f"{what} · {done} · {elapsed:.1f} s")
+            if isinstance(src, ReplaySource):
+                line.append(f" · replay of {src.session.path.name}")
+        if self.record_path is not None:
+            line.append(f" · saved {self.record_path}")
+        if self.mode == "rerun" and self.session is not None:
+            from ..rerun import compare_results
+
+            self.comparison = compare_results(self.session, src.result())
+            verdict = "MATCH" if self.comparison["match"] else "DIFFER"
+            line = Text(verdict + " — ", style="bold").append(
+                " · ".join(self.comparison["lines"][1:]) or status)
+            self.app.notify(self.comparison["lines"][-1] if self.comparison["match"]
+                            else "\n".join(self.comparison["lines"][:4]),
+                            title=f"rerun: {verdict}",
+                            severity="information" if self.comparison["match"] else "warning")
+        self._set_status(line, "error" if status == "failed" else status)
+        self.final_status = status
+        if status in ("failed",) and self.mode == "run":
+            self.app.notify(f"{self.info.get('id')}: failed: {src.error}", severity="error")
+        self.post_message(self.StatusChanged(self))
+
+    def _set_status(self, text: Text, kind: str) -> None:
+        line = self.query_one(".status-line", Static)
+        line.update(text)
+        for cls in ("running", "finished", "cancelled", "error", "interrupted"):
+            line.set_class(cls == kind, f"-{cls}")
+
+    def tab_label(self) -> str:
+        short = self.info.get("id", "?").split(".", 1)[-1]
+        prefix = {"replay": "⟲ ", "rerun": "↻ "}.get(self.mode, "")
+        return f"{STATUS_ICONS.get(self.status, '?')} {prefix}{short}"
+
+    def result(self) -> dict[str, Any] | None:
+        return self.source.result() if self.source is not None else None
+
+
+def _plottable(x: Any, y: Any, logy: bool | None) -> bool:
+    ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (x, y))
+    return ok and (not logy or y > 0)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
