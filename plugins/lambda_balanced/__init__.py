@@ -1,1 +1,11 @@
 """Built-in plugin: exact learning dynamics of λ-balanced two-layer linear networks."""
+
+from matexplore import hookimpl
+
+from .experiments import EXPERIMENTS
+
+
+@hookimpl
+def matexplore_experiments():  # type: ignore[no-untyped-def]
+    """The seven λ-balanced experiments (closed forms vs gradient descent)."""
+    return EXPERIMENTS

@@ -95,6 +95,16 @@ def balanced_from_svd(u: np.ndarray, s: np.ndarray, v: np.ndarray, n_hidden: int
     return r @ s1 @ v.T, u @ s2 @ r.T
 
 
+def gaussian_product_svd(rng: np.random.Generator, n_in: int, n_hidden: int, n_out: int,
+                         sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw W1, W2 iid N(0, σ²) and return the full SVD of W2W1: U (no×no), the
+    m = min(ni, nh, no) leading singular values, V (ni×ni)."""
+    w1 = sigma * rng.standard_normal((n_hidden, n_in))
+    w2 = sigma * rng.standard_normal((n_out, n_hidden))
+    u, s, vt = np.linalg.svd(w2 @ w1)
+    return u, s[:min(n_in, n_hidden, n_out)], vt.T
+
+
 def balanced_weights(rng: np.random.Generator, n_in: int, n_hidden: int, n_out: int,
                      lam: float, sigma: float, u_target: np.ndarray | None = None,
                      v_target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -108,13 +118,20 @@ def balanced_weights(rng: np.random.Generator, n_in: int, n_hidden: int, n_out: 
     why = feasibility_error(n_in, n_hidden, n_out, lam)
     if why:
         raise ValueError(why)
-    w1 = sigma * rng.standard_normal((n_hidden, n_in))
-    w2 = sigma * rng.standard_normal((n_out, n_hidden))
-    u, s, vt = np.linalg.svd(w2 @ w1)
-    m = min(n_in, n_hidden, n_out)
+    u, s, v = gaussian_product_svd(rng, n_in, n_hidden, n_out, sigma)
     u = u if u_target is None else u_target
-    v = vt.T if v_target is None else v_target
-    return balanced_from_svd(u, s[:m], v, n_hidden, lam, haar_orthogonal(rng, n_hidden))
+    v = v if v_target is None else v_target
+    return balanced_from_svd(u, s, v, n_hidden, lam, haar_orthogonal(rng, n_hidden))
+
+
+def source_rule_accepts(n_in: int, n_hidden: int, n_out: int, lam: float) -> bool:
+    """The thesis' feasibility rule (Thm 3.4.1 / Algorithm 1, as printed): for λ ≠ 0,
+    min(ni, no) ≤ nh ≤ max(ni, no), no > ni ⇒ λ > 0 and ni > no ⇒ λ < 0."""
+    if lam == 0:
+        return True
+    if not min(n_in, n_out) <= n_hidden <= max(n_in, n_out):
+        return False
+    return not ((n_out > n_in and lam < 0) or (n_in > n_out and lam > 0))
 
 
 def balance(w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
@@ -211,7 +228,10 @@ def qq_riccati(w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float,
             return np.full((len(f), len(f)), np.nan)
         y = growth[:, None] * q0
         mid = np.eye(q0.shape[1]) + 0.5 * q0.T @ (phi[:, None] * q0)
-        qq = o @ (y @ np.linalg.solve(mid, y.T)) @ o.T
+        try:
+            qq = o @ (y @ np.linalg.solve(mid, y.T)) @ o.T
+        except np.linalg.LinAlgError:  # the bracket is numerically singular: same breakdown
+            return np.full((len(f), len(f)), np.nan)
     return qq if np.all(np.isfinite(qq)) else np.full_like(qq, np.nan)
 
 
