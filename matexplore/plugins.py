@@ -241,25 +241,38 @@ def _import_path(name: str, init: Path, path: Path, info: PluginInfo) -> ModuleT
 
 def load_registry(plugin_dirs: Sequence[Path | str] = (), *, use_entry_points: bool = True,
                   use_env: bool = True) -> Registry:
-    """Discover, import and validate every plugin; never raises for a broken plugin."""
+    """Discover, import and validate every plugin; never raises for a broken plugin.
+
+    While it loads, :func:`get_registry` called from this thread returns the registry
+    under construction: a plugin whose parameter choices list the registered activations
+    sees those collected so far (activations are collected before experiments)."""
     registry = Registry()
-    if use_entry_points:
-        _entry_point_plugins(registry)
-    dirs: list[Path] = [Path(d) for d in plugin_dirs]
-    if use_env:
-        dirs += plugin_dirs_from_env()
-    for d in dirs:
-        _dir_plugins(registry, d)
-    registry.collect()
+    outer = getattr(_loading, "registry", None)
+    _loading.registry = registry
+    try:
+        if use_entry_points:
+            _entry_point_plugins(registry)
+        dirs: list[Path] = [Path(d) for d in plugin_dirs]
+        if use_env:
+            dirs += plugin_dirs_from_env()
+        for d in dirs:
+            _dir_plugins(registry, d)
+        registry.collect()
+    finally:
+        _loading.registry = outer
     return registry
 
 
 _registry: Registry | None = None
 _lock = threading.Lock()
+_loading = threading.local()  # the registry being built by this thread, if any
 
 
 def get_registry() -> Registry:
     """The process-wide registry, loaded on first use (entry points + env plugin path)."""
+    loading = getattr(_loading, "registry", None)
+    if loading is not None:
+        return loading
     global _registry
     with _lock:
         if _registry is None:

@@ -111,12 +111,13 @@ def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[s
 
     Runs in the worker process: the registry is loaded once per process and reused, and
     numba's on-disk cache means kernels compile at most once per machine."""
-    from .plugins import load_registry
+    from .plugins import load_registry, set_registry
     from .runner import Run
 
     key = tuple(plugin_dirs)
     if key not in _worker_registries:
         _worker_registries[key] = load_registry(list(plugin_dirs))
+    set_registry(_worker_registries[key])  # what registered_activations() sees in this task
     run = Run(_worker_registries[key].get(experiment), dict(params)).execute()
     try:
         from distributed import get_worker

@@ -149,3 +149,44 @@ def test_pip_installed_plugin_is_found_through_its_entry_point(tmp_path):
     res = subprocess.run([sys.executable, "-m", "matexplore.cli", "run", "thirdparty.demo", "--json"],
                          capture_output=True, text=True, env=env, check=True).stdout
     assert json.loads(res)["summary"] == {"ok": 1}
+
+
+def test_choices_from_registered_activations_during_loading(tmp_path):
+    """A plugin whose Choice lists registered activations is validated while the registry
+    is still loading: it must see the activations collected so far, not deadlock."""
+    write_plugin(tmp_path, "acts", """
+        import numpy as np
+        from matexplore import Activation, hookimpl
+        @hookimpl
+        def matexplore_activations():
+            return [Activation("cube", fn=lambda x: x**3, deriv=lambda x: 3 * x**2)]
+        """)
+    write_plugin(tmp_path, "user", """
+        from matexplore import Choice, Experiment, Frame, hookimpl, registered_activations
+        class E(Experiment):
+            id = "user.act"
+            title = "uses activations"
+            params = {"activation": Choice(lambda: sorted(registered_activations()), default="cube")}
+            def run(self, p, ctx):
+                yield Frame(summary={"n": len(registered_activations())})
+        @hookimpl
+        def matexplore_experiments(): return [E]
+        """)
+    import threading
+
+    from matexplore.plugins import set_registry
+    from matexplore.testing import run_experiment
+
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault(
+        "reg", load_registry([tmp_path], use_entry_points=False, use_env=False)), daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive(), "loading the registry deadlocked"
+    reg = out["reg"]
+    assert reg.plugin("user").error is None and "user.act" in reg.experiments
+    set_registry(reg)
+    try:
+        assert run_experiment("user.act", seed=1)["summary"] == {"n": 1}
+    finally:
+        set_registry(None)
