@@ -60,19 +60,19 @@ class QQTheory:
     well conditioned, otherwise the Riccati form (NaN once it overflows)."""
 
     def __init__(self, w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float) -> None:
-        self.args = (w1, w2, sigma, lam)
         self.form = "riccati"
+        self.qq: th.StableQQ | th.RiccatiQQ | None = None
         if w1.shape[0] == w1.shape[1] == w2.shape[0]:
             try:
-                th.qq_stable(w1, w2, sigma, lam, 0.0)
+                self.qq = th.StableQQ(w1, w2, sigma, lam)
                 self.form = "stable"
             except ValueError:
                 pass
+        if self.qq is None:
+            self.qq = th.RiccatiQQ(w1, w2, sigma, lam)
 
     def __call__(self, u: float) -> np.ndarray:
-        if self.form == "stable":
-            return th.qq_stable(*self.args, u)
-        return th.qq_riccati(*self.args, u)
+        return self.qq(u)
 
 
 # ----------------------------------------------------------------------------------------

@@ -208,35 +208,46 @@ def qq_of(w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
     return q @ q.T
 
 
-def qq_riccati(w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float,
-               u: float) -> np.ndarray:
+class RiccatiQQ:
     """Riccati solution of τ d(QQᵀ)/dt = F QQᵀ + QQᵀF − (QQᵀ)² (Thm 2.2.4/3.3.1(1)), any dims:
       QQᵀ(u) = e^{Fu} Q0 [I_nh + ½ Q0ᵀ(e^{Fu}F⁻¹e^{Fu} − F⁻¹)Q0]⁻¹ Q0ᵀ e^{Fu}.
-    Evaluated in F's eigenbasis F = O diag(f) Oᵀ, where e^{Fu}F⁻¹e^{Fu} − F⁻¹ =
-    O diag((e^{2fu} − 1)/f) Oᵀ, whose f → 0 limit 2u makes it valid for singular F too.
-    Needs Q0 of full column rank.  It multiplies e^{+Ku} by e^{−2Ku}-sized inverses, so it
-    loses accuracy and finally overflows for large K·u: returns an all-NaN matrix once any
-    e^{fu} is not finite (callers report this; it is a cross-check, not the main path).
+    Evaluated in F's eigenbasis F = O diag(f) Oᵀ (computed once per trajectory), where
+    e^{Fu}F⁻¹e^{Fu} − F⁻¹ = O diag((e^{2fu} − 1)/f) Oᵀ, whose f → 0 limit 2u makes it valid for
+    singular F too.  Needs Q0 of full column rank.  It multiplies e^{+Ku} by e^{−2Ku}-sized
+    inverses, so it loses accuracy and finally overflows for large K·u: a call returns an
+    all-NaN matrix once any e^{fu} is not finite or the bracket is numerically singular
+    (callers report this; it is a cross-check, not the main path).
     """
-    f, o = np.linalg.eigh(f_matrix(sigma, lam))
-    q0 = o.T @ np.vstack([w1.T, w2])
-    with np.errstate(over="ignore", invalid="ignore"):
-        growth = np.exp(f * u)
-        phi = np.where(np.abs(f * u) > 1e-12, np.expm1(2.0 * f * u) / np.where(f == 0, 1.0, f),
-                       2.0 * u)
-        if not (np.all(np.isfinite(growth)) and np.all(np.isfinite(phi))):
-            return np.full((len(f), len(f)), np.nan)
-        y = growth[:, None] * q0
-        mid = np.eye(q0.shape[1]) + 0.5 * q0.T @ (phi[:, None] * q0)
-        try:
-            qq = o @ (y @ np.linalg.solve(mid, y.T)) @ o.T
-        except np.linalg.LinAlgError:  # the bracket is numerically singular: same breakdown
-            return np.full((len(f), len(f)), np.nan)
-    return qq if np.all(np.isfinite(qq)) else np.full_like(qq, np.nan)
+
+    def __init__(self, w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float) -> None:
+        self.f, self.o = np.linalg.eigh(f_matrix(sigma, lam))
+        self.q0 = self.o.T @ np.vstack([w1.T, w2])
+
+    def __call__(self, u: float) -> np.ndarray:
+        f, o, q0 = self.f, self.o, self.q0
+        nan = np.full((len(f), len(f)), np.nan)
+        with np.errstate(over="ignore", invalid="ignore"):
+            growth = np.exp(f * u)
+            phi = np.where(np.abs(f * u) > 1e-12,
+                           np.expm1(2.0 * f * u) / np.where(f == 0, 1.0, f), 2.0 * u)
+            if not (np.all(np.isfinite(growth)) and np.all(np.isfinite(phi))):
+                return nan
+            y = growth[:, None] * q0
+            mid = np.eye(q0.shape[1]) + 0.5 * q0.T @ (phi[:, None] * q0)
+            try:
+                qq = o @ (y @ np.linalg.solve(mid, y.T)) @ o.T
+            except np.linalg.LinAlgError:  # numerically singular bracket: same breakdown
+                return nan
+        return qq if np.all(np.isfinite(qq)) else nan
 
 
-def qq_stable(w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float,
-              u: float) -> np.ndarray:
+def qq_riccati(w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float,
+               u: float) -> np.ndarray:
+    """QQᵀ(u) from the Riccati form (see :class:`RiccatiQQ`)."""
+    return RiccatiQQ(w1, w2, sigma, lam)(u)
+
+
+class StableQQ:
     """Stable closed form (Thm 3.3.1(3), corrected) for ni = nh = no = n, Σ = ŨS̃Ṽᵀ full rank:
       K = √(S̃² + λ²/4), X = λ/(√(λ²+4S̃²) + 2S̃), A = (I + X²)^{−1/2}, P± = A ± XA,
       B = W2ᵀŨP₊ + W1ṼP₋, C = W2ᵀŨP₋ − W1ṼP₊   (the thesis' R-rotated B, C — QQᵀ is
@@ -246,30 +257,44 @@ def qq_stable(w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float,
       QQᵀ(u) = Z M⁻¹ Zᵀ.
     The thesis (Thm 3.3.1, eq 2.30) prints Z M Zᵀ without the inverse (errors of 3–900 in the
     notes); it calls the form undefined at λ = 0, avoided by the rationalised X.  Only
-    decaying exponentials appear, so it is accurate for all u.  B must be invertible
+    decaying exponentials appear, so it is accurate for all u.  The u-independent parts
+    (SVD of Σ, B⁻¹, CᵀB⁻ᵀ, B⁻¹B⁻ᵀ) are computed once per trajectory.  B must be invertible
     (Assumption 2.2.1); otherwise ValueError.  This fails on a set of positive measure at
     λ = 0: exactly balanced weights with det(UᵀŨ·ṼᵀV) = −1 make B singular (a mode starts
     anti-aligned and the flow stalls at a saddle), and B is ill-conditioned for small |λ|.
     """
-    ut, st, vt = np.linalg.svd(sigma)
-    v_t = vt.T
-    k = np.sqrt(st * st + lam * lam / 4.0)
-    x = lam / (np.sqrt(lam * lam + 4.0 * st * st) + 2.0 * st)
-    a = 1.0 / np.sqrt(1.0 + x * x)
-    pp, pm = a + x * a, a - x * a
-    b = w2.T @ ut * pp + w1 @ v_t * pm
-    c = w2.T @ ut * pm - w1 @ v_t * pp
-    if np.linalg.cond(b) > 1e10:
-        raise ValueError("B = W2ᵀŨP₊ + W1ṼP₋ is singular (Assumption 2.2.1 fails)")
-    e = np.exp(-k * u)
-    binv = np.linalg.inv(b)
-    g = e[:, None] * (c.T @ binv.T) * e[None, :]
-    z = np.vstack([v_t @ (np.diag(pm) - pp[:, None] * g), ut @ (np.diag(pp) + pm[:, None] * g)])
-    one_minus = (1.0 - e * e) / k
-    ebc = e[:, None] * (binv @ c)
-    m = (4.0 * e[:, None] * (binv @ binv.T) * e[None, :] + np.diag(one_minus)
-         + ebc @ (one_minus[:, None] * ebc.T))
-    return z @ np.linalg.solve(m, z.T)
+
+    def __init__(self, w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float) -> None:
+        ut, st, vt = np.linalg.svd(sigma)
+        self.ut, self.v_t = ut, vt.T
+        self.k = np.sqrt(st * st + lam * lam / 4.0)
+        x = lam / (np.sqrt(lam * lam + 4.0 * st * st) + 2.0 * st)
+        a = 1.0 / np.sqrt(1.0 + x * x)
+        self.pp, self.pm = a + x * a, a - x * a
+        b = w2.T @ ut * self.pp + w1 @ self.v_t * self.pm
+        c = w2.T @ ut * self.pm - w1 @ self.v_t * self.pp
+        if np.linalg.cond(b) > 1e10:
+            raise ValueError("B = W2ᵀŨP₊ + W1ṼP₋ is singular (Assumption 2.2.1 fails)")
+        binv = np.linalg.inv(b)
+        self.ctbt = c.T @ binv.T
+        self.bbt = binv @ binv.T
+
+    def __call__(self, u: float) -> np.ndarray:
+        e = np.exp(-self.k * u)
+        g = e[:, None] * self.ctbt * e[None, :]
+        z = np.vstack([self.v_t @ (np.diag(self.pm) - self.pp[:, None] * g),
+                       self.ut @ (np.diag(self.pp) + self.pm[:, None] * g)])
+        one_minus = (1.0 - e * e) / self.k
+        ebc = e[:, None] * self.ctbt.T
+        m = (4.0 * e[:, None] * self.bbt * e[None, :] + np.diag(one_minus)
+             + ebc @ (one_minus[:, None] * ebc.T))
+        return z @ np.linalg.solve(m, z.T)
+
+
+def qq_stable(w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float,
+              u: float) -> np.ndarray:
+    """QQᵀ(u) from the stable closed form (see :class:`StableQQ`)."""
+    return StableQQ(w1, w2, sigma, lam)(u)
 
 
 def qq_blocks(qq: np.ndarray, n_in: int) -> dict[str, np.ndarray]:
