@@ -1,1 +1,11 @@
-"""Built-in plugin mlp_collapse: heavy-tailed norms, angle and rank collapse, log-determinants."""
+"""Built-in plugin mlp_collapse: heavy-tailed norms, angle and rank collapse of deep linear
+MLPs, Wishart log-determinants and the sub-rotation "lemma" (measured | exact | source)."""
+
+from matexplore import hookimpl
+
+from .experiments import EXPERIMENTS
+
+
+@hookimpl
+def matexplore_experiments():  # type: ignore[no-untyped-def]
+    return list(EXPERIMENTS)

@@ -70,17 +70,20 @@ class LogNormLaw:
 
     The step h = 2π/span keeps the aliasing error below the mass of Y outside
     E Y ± span/2 (span ≥ 80 standard deviations + 80); the grid stops where |φ| < 1e-17.
+    φ_ℓ is built layer by layer (a running product), so memory stays O(grid) and
+    visiting the layers in increasing order costs O(L · grid).
     """
 
     def __init__(self, widths: Sequence[int]) -> None:
+        self.widths = list(widths)
         self.mean = norms_mean_exact(widths)
         self.var = norms_var_exact(widths)
         span = 80.0 * np.sqrt(self.var[-1]) + 80.0 + 2 * np.max(np.abs(self.mean))
-        h = 2 * np.pi / span
-        t_max = self._t_max(widths)
-        self.t = (np.arange(int(np.ceil(t_max / h))) + 0.5) * h
-        self.h = h
-        self.phi = np.exp(norms_log_cf(self.t, widths))
+        self.h = 2 * np.pi / span
+        t_max = self._t_max(self.widths[:2])
+        self.t = (np.arange(int(np.ceil(t_max / self.h))) + 0.5) * self.h
+        self._layer = 0
+        self._log_phi = np.zeros(len(self.t), dtype=complex)
 
     @staticmethod
     def _t_max(widths: Sequence[int]) -> float:
@@ -89,11 +92,23 @@ class LogNormLaw:
             t *= 1.5
         return t
 
-    def cdf(self, y: np.ndarray, layer: int) -> np.ndarray:
+    def _phi(self, layer: int) -> np.ndarray:
+        if layer < self._layer:
+            self._layer, self._log_phi = 0, np.zeros(len(self.t), dtype=complex)
+        if layer > self._layer:
+            inc = norms_log_cf(self.t, self.widths[self._layer:layer + 1])
+            self._log_phi = self._log_phi + inc[-1]
+            self._layer = layer
+        keep = max(int(np.count_nonzero(self._log_phi.real > np.log(1e-18))), 1)
+        return np.exp(self._log_phi[:keep])   # |φ| decreases in t: drop the tail
+
+    def cdf(self, y: np.ndarray | float, layer: int) -> np.ndarray:
         """P(Y_layer ≤ y), layer counted from 1."""
         y = np.atleast_1d(np.asarray(y, dtype=float))
-        z = np.exp(-1j * np.outer(y, self.t)) * self.phi[layer - 1][None, :]
-        val = 0.5 - (self.h / np.pi) * (z.imag / self.t[None, :]).sum(axis=1)
+        phi = self._phi(layer)
+        t = self.t[: len(phi)]
+        z = np.exp(-1j * np.outer(y, t)) * phi[None, :]
+        val = 0.5 - (self.h / np.pi) * (z.imag / t[None, :]).sum(axis=1)
         return np.clip(val, 0.0, 1.0)
 
     def quantile(self, q: float, layer: int) -> float:
@@ -101,7 +116,7 @@ class LogNormLaw:
         m, s = self.mean[layer - 1], np.sqrt(self.var[layer - 1])
         lo, hi = m - 40 * s - 40, m + 40 * s + 40
         return float(optimize.brentq(lambda y: self.cdf(y, layer)[0] - q, lo, hi,
-                                     xtol=1e-12))
+                                     xtol=1e-10))
 
 
 def gaussian_cdf(y: np.ndarray | float, mean: float, var: float) -> np.ndarray:
