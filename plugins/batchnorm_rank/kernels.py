@@ -1,0 +1,242 @@
+"""Layer step of the batch-norm network in a QR-factored state, and the rank measures.
+
+State. The batch H ∈ R^{d×n} is kept as H = Q·R (Q: d×m orthonormal columns, R: m×m upper
+triangular; m = n, or m = n − 1 with centring, where the state lives in the complement of
+the all-ones batch vector). Then HᵀH = RᵀR, so the n×n Gram G = HᵀH/d never has to be formed
+from H, and every change of log det HᵀH is the log|diag| of a *well-conditioned* QR:
+
+* weight step  W·H = (W·Q)·R,  W·Q = Q'R'   ⇒ Δ log det = 2 Σ log|r'_ii|;
+* BN step      D·H = (D·Q)·R,  D·Q = Q''R'' ⇒ Δ log det = 2 Σ log|r''_ii|.
+
+W·Q and D·Q have condition numbers ≈ (√d+√m)/(√d−√m) and max D/min D, so these increments
+are exact to rounding however small the smallest eigenvalue of G has become (this is the
+QR method for Lyapunov exponents). The tracked log det never underflows.
+
+Eigenvalues. ``numpy.linalg.eigvalsh`` of RᵀR/d (LAPACK) is accurate to ≈ m·ε·λ_max in
+absolute terms. When λ_min/λ_max falls below 1e−10 the spectrum is recomputed from the rows
+of R by one-sided (Hestenes) Jacobi, which has high *relative* accuracy for the row-graded
+triangular factors this iteration produces (Demmel–Veselić), down to the bottom of the
+double range. Entries of R below 1e−280·max|R| are flushed to 0 (those directions are
+≥ 280 orders of magnitude below the rest and would otherwise become subnormal); an
+eigenvalue below 1e−300·λ_max is *reported* as below the representable range, never as a
+number.
+
+numba vs BLAS for the d×d product. W·Q is a d×d by d×m matrix product (2d²m flops). It is
+left to NumPy's ``@`` (OpenBLAS dgemm): a packed, cache-blocked, AVX2/FMA microkernel runs
+at several times the speed of a numba triple loop (``benchmarks/batchnorm_rank.py``
+measures both: ≈ 30–40 GFLOP/s vs a few GFLOP/s on this machine), and numba's own ``np.dot``
+calls the same BLAS anyway. QR and eigenvalues are LAPACK for the same reason. numba is
+used where the work is element-wise or branchy and BLAS has no routine: the BN row
+scaling, the Haar sign fix, the Jacobi rotations and the rank measures.
+
+Sampler. ``full`` draws W (d×d) literally. ``reduced`` uses rotation invariance: for a fixed
+orthonormal Q, W·Q has i.i.d. N(0, 1/d) entries (Gaussian W) or is a Haar-distributed
+orthonormal d×m frame (orthogonal W), independent of the past. Drawing W·Q directly
+(d×m numbers instead of d×d) gives the same Markov chain in distribution at d/m times
+less cost; it is exact, not an approximation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numba import njit
+
+FLUSH = 1e-280        # |R_ij| < FLUSH·max|R| is set to 0 (would be subnormal soon)
+RESOLVE = 1e-10       # eigvalsh is trusted for λ_min/λ_max above this; else Jacobi
+BELOW_RANGE = 1e-300  # eigenvalues below BELOW_RANGE·λ_max are reported as unrepresentable
+
+
+# ----------------------------------------------------------------------------- numba kernels
+@njit(cache=True, nogil=True)
+def bn_scale(H: np.ndarray, Q: np.ndarray, n: int, out: np.ndarray) -> tuple[int, float]:
+    """BN of H = Q·R as a row scaling of Q: out = D·Q with D_ii = 1/rms_i,
+    rms_i² = (1/n) Σ_j H_ij² (H already centred when centring is on).
+
+    Rows with rms 0 (dead features) get D_ii = 0. Returns (number of dead rows,
+    Σ_i log D_ii² over live rows) — the latter feeds the source's sub-rotation formula."""
+    d, m = Q.shape
+    dead = 0
+    sum_log_d2 = 0.0
+    for i in range(d):
+        s = 0.0
+        for j in range(H.shape[1]):
+            s += H[i, j] * H[i, j]
+        ms = s / n
+        if ms > 0.0:
+            inv = 1.0 / np.sqrt(ms)
+            sum_log_d2 -= np.log(ms)
+        else:
+            inv = 0.0
+            dead += 1
+        for j in range(m):
+            out[i, j] = Q[i, j] * inv
+    return dead, sum_log_d2
+
+
+@njit(cache=True, nogil=True)
+def qr_sign_fix(Q: np.ndarray, R: np.ndarray) -> None:
+    """Make diag(R) ≥ 0 in place (Q ← Q·S, R ← S·R, S = sign(diag R)): the QR of a
+    Gaussian matrix then gives a Haar-distributed Q (Mezzadri 2007)."""
+    for k in range(R.shape[0]):
+        if R[k, k] < 0.0:
+            for i in range(Q.shape[0]):
+                Q[i, k] = -Q[i, k]
+            for j in range(R.shape[1]):
+                R[k, j] = -R[k, j]
+
+
+@njit(cache=True, nogil=True)
+def sum_log_abs_diag(R: np.ndarray) -> float:
+    """Σ_i log|R_ii| (−inf if a diagonal entry is 0)."""
+    s = 0.0
+    for i in range(R.shape[0]):
+        s += np.log(np.abs(R[i, i]))
+    return s
+
+
+@njit(cache=True, nogil=True)
+def flush_tiny(R: np.ndarray, rel: float) -> int:
+    """Set |R_ij| < rel·max|R| to 0 in place; return how many entries were flushed."""
+    big = 0.0
+    for i in range(R.shape[0]):
+        for j in range(R.shape[1]):
+            big = max(big, abs(R[i, j]))
+    cut = rel * big
+    count = 0
+    for i in range(R.shape[0]):
+        for j in range(R.shape[1]):
+            if R[i, j] != 0.0 and abs(R[i, j]) < cut:
+                R[i, j] = 0.0
+                count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def jacobi_sweeps(X: np.ndarray, sweeps: int, tol: float) -> bool:
+    """One-sided (Hestenes) Jacobi on the ROWS of X, in place, for at most ``sweeps``
+    sweeps: rotate pairs of rows until all are mutually orthogonal
+    (|⟨x_i, x_j⟩| ≤ tol·‖x_i‖‖x_j‖). Then the row norms are the singular values of X.
+    Returns True when converged. Zero rows are skipped."""
+    m, k = X.shape
+    for _ in range(sweeps):
+        rotated = False
+        for i in range(m - 1):
+            for j in range(i + 1, m):
+                a = 0.0
+                b = 0.0
+                c = 0.0
+                for t in range(k):
+                    a += X[i, t] * X[i, t]
+                    b += X[j, t] * X[j, t]
+                    c += X[i, t] * X[j, t]
+                if a == 0.0 or b == 0.0 or abs(c) <= tol * np.sqrt(a) * np.sqrt(b):
+                    continue
+                rotated = True
+                zeta = (b - a) / (2.0 * c)
+                tn = np.sign(zeta) / (abs(zeta) + np.sqrt(1.0 + zeta * zeta))
+                if zeta == 0.0:
+                    tn = 1.0
+                cs = 1.0 / np.sqrt(1.0 + tn * tn)
+                sn = cs * tn
+                for t in range(k):
+                    xi = X[i, t]
+                    xj = X[j, t]
+                    X[i, t] = cs * xi - sn * xj
+                    X[j, t] = sn * xi + cs * xj
+        if not rotated:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def row_norms_sq(X: np.ndarray) -> np.ndarray:
+    """‖x_i‖² for every row of X."""
+    out = np.empty(X.shape[0])
+    for i in range(X.shape[0]):
+        s = 0.0
+        for t in range(X.shape[1]):
+            s += X[i, t] * X[i, t]
+        out[i] = s
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rank_measures(lam: np.ndarray, rel_cut: float) -> tuple[float, float, int]:
+    """Participation ratio (Σλ)²/Σλ², entropy rank exp(−Σ p log p) with p = λ/Σλ
+    (0·log 0 = 0) and numerical rank #{λ > rel_cut·λ_max}, for eigenvalues λ ≥ 0."""
+    s1 = 0.0
+    s2 = 0.0
+    top = 0.0
+    for v in lam:
+        s1 += v
+        s2 += v * v
+        top = max(top, v)
+    ent = 0.0
+    count = 0
+    for v in lam:
+        if v > 0.0:
+            p = v / s1
+            ent -= p * np.log(p)
+        if v > rel_cut * top:
+            count += 1
+    return s1 * s1 / s2, np.exp(ent), count
+
+
+# ----------------------------------------------------------------------------- spectrum
+def jacobi_eigs(R: np.ndarray, d: int, chunk_sweeps: int = 2,
+                cancelled: Callable[[], bool] = lambda: False) -> np.ndarray | None:
+    """Eigenvalues (ascending) of RᵀR/d from one-sided Jacobi on the rows of R.
+
+    ‖rows‖² after orthogonalisation = σ_i(R)² = eigenvalues of R Rᵀ, the same as of RᵀR.
+    Sweeps run in chunks so that cancellation is seen between chunks; returns None if
+    cancelled."""
+    X = np.array(R, dtype=np.float64, order="C")
+    for _ in range(60 // chunk_sweeps):
+        if cancelled():
+            return None
+        if jacobi_sweeps(X, chunk_sweeps, 1e-15):
+            break
+    return np.sort(row_norms_sq(X)) / d
+
+
+def gram_eigs(R: np.ndarray, d: int,
+              cancelled: Callable[[], bool] = lambda: False) -> tuple[np.ndarray | None, str]:
+    """Eigenvalues of G = RᵀR/d (ascending) and the method used ("eigvalsh"/"jacobi")."""
+    lam = np.linalg.eigvalsh(R.T @ R / d)
+    if lam[0] > RESOLVE * lam[-1]:
+        return lam, "eigvalsh"
+    return jacobi_eigs(R, d, cancelled=cancelled), "jacobi"
+
+
+# ----------------------------------------------------------------------------- layer step
+def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """A Haar-distributed rows×cols matrix with orthonormal columns (cols ≤ rows):
+    QR of a Gaussian with the sign fix diag(R) > 0."""
+    q, r = np.linalg.qr(rng.standard_normal((rows, cols)))
+    qr_sign_fix(q, r)
+    return q
+
+
+def weight_image(Q: np.ndarray, rng: np.random.Generator, weights: str,
+                 sampler: str) -> np.ndarray:
+    """W·Q for W ~ N(0, 1/d) i.i.d. (gaussian) or Haar orthogonal; ``reduced`` samples
+    W·Q directly from its exact law (see module docstring)."""
+    d, m = Q.shape
+    if sampler == "reduced":
+        if weights == "gaussian":
+            return rng.standard_normal((d, m)) / np.sqrt(d)
+        return haar_orthogonal(rng, d, m)
+    if weights == "gaussian":
+        W = rng.standard_normal((d, d))
+        W *= 1.0 / np.sqrt(d)
+    else:
+        W = haar_orthogonal(rng, d, d)
+    return W @ Q
+
+
+def refactor(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """M = Q'R' (thin QR); returns Q', R' and 2 Σ log|r'_ii| = log det MᵀM."""
+    q, r = np.linalg.qr(M)
+    return q, r, 2.0 * sum_log_abs_diag(r)
