@@ -55,6 +55,16 @@ def _log_steps(steps: int, log_every: int) -> list[int]:
     return marks + [steps]
 
 
+def _advance(ctx: RunContext, w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, eta: float,
+             steps: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """`steps` linear GD steps in chunks of 1000 (≈ 30 ms); None if cancelled meanwhile."""
+    for start in range(0, steps, 1000):
+        if ctx.cancelled:
+            return None
+        w1, w2 = gd.linear_gd(w1, w2, sigma, eta, min(1000, steps - start))
+    return w1, w2
+
+
 class QQTheory:
     """QQᵀ(u) from fixed initial weights: the stable form when ni = nh = no and its B is
     well conditioned, otherwise the Riccati form (NaN once it overflows)."""
@@ -159,6 +169,8 @@ max_abs_err_source for eq 3.2 as printed) is the max over every step; table loss
         w1, w2 = r @ np.diag(c) @ vt.T, ut @ np.diag(d) @ r.T
         max_err = max_src = 0.0
         for k in range(p.steps + 1):
+            if (k % 200 == 0 or k % p.log_every == 0) and ctx.cancelled:
+                return
             if k:
                 w1, w2 = gd.linear_gd(w1, w2, sigma, eta, 1)
             a_gd = np.diag(ut.T @ w2 @ w1 @ vt)
@@ -170,8 +182,6 @@ max_abs_err_source for eq 3.2 as printed) is the max over every step; table loss
                 max_src = max(max_src, float(np.nanmax(np.abs(a_gd - a_src))))
             if k % p.log_every and k != p.steps:
                 continue
-            if ctx.cancelled:
-                return
             l_gd, l_th = th.loss(w2 @ w1, sigma), 0.5 * float(np.sum((s - a_th) ** 2))
             yield Frame(step=k, total=p.steps, tables={
                 "modes": Table(["step", "mode", "a_gd", "a_theory", "abs_err", "a_source"],
@@ -200,7 +210,8 @@ M = 4EB⁻¹B⁻ᵀE + (I−E²)K⁻¹ + EB⁻¹C(I−E²)K⁻¹CᵀB⁻ᵀE, QQ
 the inverse is missing).  Otherwise (unequal dims, or B singular — possible at λ = 0):
 Riccati form QQᵀ = e^{Ft/τ}Q0[I + ½Q0ᵀ(e^{Ft/τ}F⁻¹e^{Ft/τ} − F⁻¹)Q0]⁻¹Q0ᵀe^{Ft/τ},
 F = [[−λ/2 I, Σᵀ], [Σ, λ/2 I]]: a cross-check that loses accuracy and overflows for large
-t/τ; after overflow loss_theory and qq_max_abs_err are null (summary riccati_overflow_step).
+t/τ; once it overflows or its error estimate ε·cond(bracket) exceeds 1e-6 (near K_max·t/τ ≈ 15),
+loss_theory and qq_max_abs_err are null (summary riccati_overflow_step = first such step).
 loss = ½‖W2W1 − Σ‖²_F.  Tables qq_gd / qq_theory hold the current QQᵀ (rows/cols 0..ni−1:
 W1ᵀW1, then W2W2ᵀ) as a text heat-map.  Extra task singular values beyond the list
 continue by halving the last one."""
@@ -230,13 +241,16 @@ continue by halving the last one."""
             if ctx.cancelled:
                 return
             if i:
-                w1, w2 = gd.linear_gd(w1, w2, sigma, p.eta, k - marks[i - 1])
+                advanced = _advance(ctx, w1, w2, sigma, p.eta, k - marks[i - 1])
+                if advanced is None:
+                    return
+                w1, w2 = advanced
             qq_gd = th.qq_of(w1, w2)
             qq_th = theory(k * p.eta) if overflow is None else None
             if qq_th is not None and not np.all(np.isfinite(qq_th)):
                 overflow, qq_th = k, None
-                yield Frame(message=f"Riccati form overflowed (or its bracket became numerically "
-                                    f"singular) at step {k} (t/τ = {k * p.eta:g});"
+                yield Frame(message=f"Riccati form overflowed or lost accuracy (ε·cond > 1e-6) "
+                                    f"at step {k} (t/τ = {k * p.eta:g});"
                                     " theory columns are null from here on",
                             summary={"riccati_overflow_step": k})
             err = None if qq_th is None else float(np.abs(qq_gd - qq_th).max())
@@ -386,7 +400,10 @@ per unit t/τ)."""
                 if ctx.cancelled:
                     return
                 if i:
-                    w1, w2 = gd.linear_gd(w1, w2, sig, eta, k - marks[i - 1])
+                    advanced = _advance(ctx, w1, w2, sig, eta, k - marks[i - 1])
+                    if advanced is None:
+                        return
+                    w1, w2 = advanced
                 qq = theory(k * eta)
                 if i and k == p.steps_per_task:
                     t1, t2 = th.q_from_qq(qq, n, n)

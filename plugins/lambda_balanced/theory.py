@@ -215,9 +215,13 @@ class RiccatiQQ:
     e^{Fu}F⁻¹e^{Fu} − F⁻¹ = O diag((e^{2fu} − 1)/f) Oᵀ, whose f → 0 limit 2u makes it valid for
     singular F too.  Needs Q0 of full column rank.  It multiplies e^{+Ku} by e^{−2Ku}-sized
     inverses, so it loses accuracy and finally overflows for large K·u: a call returns an
-    all-NaN matrix once any e^{fu} is not finite or the bracket is numerically singular
-    (callers report this; it is a cross-check, not the main path).
+    all-NaN matrix once any e^{fu} is not finite or the error estimate ε·cond(bracket)
+    exceeds 1e-6 (measured: the actual error vs the ODE is 0.01–0.1× this estimate; the
+    estimate passes 1e-6 near K_max·u ≈ 15).  Callers report the NaN; this form is a
+    cross-check, not the main path.
     """
+
+    max_error_estimate = 1e-6
 
     def __init__(self, w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float) -> None:
         self.f, self.o = np.linalg.eigh(f_matrix(sigma, lam))
@@ -234,6 +238,8 @@ class RiccatiQQ:
                 return nan
             y = growth[:, None] * q0
             mid = np.eye(q0.shape[1]) + 0.5 * q0.T @ (phi[:, None] * q0)
+            if np.finfo(float).eps * np.linalg.cond(mid) > self.max_error_estimate:
+                return nan
             try:
                 qq = o @ (y @ np.linalg.solve(mid, y.T)) @ o.T
             except np.linalg.LinAlgError:  # numerically singular bracket: same breakdown
