@@ -1,0 +1,184 @@
+"""numba kernels and streaming statistics against independent computations: the exact
+ψ-sum laws, NumPy references, closed forms, and two-sample tests between the cheap
+samplers and the explicit-matrix path (fixed seeds, tolerances of 4 standard errors)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from matexplore_plugins.mlp_collapse import kernels as K
+from matexplore_plugins.mlp_collapse import theory as T
+from matexplore_plugins.mlp_collapse.streaming import LayerHistogram, Moments
+
+
+# ---- streaming ------------------------------------------------------------------------
+
+def test_moments_chan_merge_equals_numpy() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1000, 3)) * [1, 5, 0.1] + [0, 1e6, -3]
+    m = Moments(3)
+    for lo, hi in ((0, 7), (7, 500), (500, 1000)):
+        m.add_values(x[lo:hi])
+    assert np.allclose(m.mean, x.mean(0), rtol=1e-12, atol=1e-9)
+    assert np.allclose(m.var, x.var(0, ddof=1), rtol=1e-9)
+
+
+def test_histogram_quantile_within_one_bin_of_numpy() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(50_000) * 2 - 1
+    h = LayerHistogram(np.array([-1.0]), np.array([2.0]), bins=512)
+    slots = np.clip(np.floor((y - h.lo[0]) * h.inv_width[0]), -1, 512).astype(int) + 1
+    np.add.at(h.counts[0], slots, 1)
+    for q in (0.01, 0.5, 0.9):
+        assert abs(h.quantile(q, 0) - np.quantile(y, q)) < h.width[0]
+
+
+# ---- norms ----------------------------------------------------------------------------
+
+WIDTHS = np.array([3, 5, 4, 6, 2], dtype=np.int64)
+
+
+def _norms(mode: int, seed: int, n: int, widths: np.ndarray = WIDTHS):
+    m = T.norms_mean_exact(widths)
+    s = np.sqrt(T.norms_var_exact(widths))
+    h = LayerHistogram(m, s, bins=64)
+    out = K.norms_chunk(seed, n, widths, mode, h.lo, h.inv_width, 64,
+                        math.log(1e-4), math.log(100.0))
+    return out, h
+
+
+@pytest.mark.parametrize("mode,n", [(K.MODE_CHI2, 40_000), (K.MODE_VECTOR, 40_000),
+                                    (K.MODE_MATRIX, 20_000)])
+def test_norm_samplers_match_exact_law(mode: int, n: int) -> None:
+    (mean, m2, hist, *_), _ = _norms(mode, 11 + mode, n)
+    var = m2 / (n - 1)
+    m_ex, v_ex = T.norms_mean_exact(WIDTHS), T.norms_var_exact(WIDTHS)
+    # κ4 of Σ log χ²: Σ ψ'''(d/2); Var(sample variance) ≈ (κ4 + 2σ⁴)/n
+    k4 = np.cumsum(special.polygamma(3, WIDTHS[1:] / 2))
+    assert np.all(np.abs(mean - m_ex) < 4 * np.sqrt(v_ex / n))
+    assert np.all(np.abs(var - v_ex) < 4 * np.sqrt((k4 + 2 * v_ex**2) / n))
+    assert np.all(hist.sum(axis=1) == n)
+
+
+def _merged_bins(a: np.ndarray, b: np.ndarray, least: int = 20) -> np.ndarray:
+    """Merge adjacent bins until each merged bin holds ≥ ``least`` counts in both rows."""
+    rows, cur = [], np.zeros(2, dtype=np.int64)
+    for x, y in zip(a, b):
+        cur += (x, y)
+        if cur.min() >= least:
+            rows.append(cur.copy())
+            cur[:] = 0
+    rows[-1] += cur
+    return np.array(rows).T
+
+
+@pytest.mark.parametrize("mode", [K.MODE_VECTOR, K.MODE_MATRIX])
+def test_two_sample_chi2_sampler_vs_others(mode: int) -> None:
+    # homogeneity (χ² contingency) test of the final-layer histograms of two samplers
+    (_, _, h_ref, *_), _ = _norms(K.MODE_CHI2, 101, 20_000)
+    (_, _, h_oth, *_), _ = _norms(mode, 202, 20_000)
+    table = _merged_bins(h_ref[-1], h_oth[-1])
+    assert table.shape[1] > 20
+    assert stats.chi2_contingency(table)[1] > 1e-3
+
+
+def test_tail_counts_and_norm_sq_mean() -> None:
+    w = np.array([2] * 9, dtype=np.int64)        # d = 2: heavy tails after 8 layers
+    n = 40_000
+    (_, _, _, below, above, nsq, nsq_m2), _ = _norms(K.MODE_VECTOR, 5, n, w)
+    law = T.LogNormLaw(w)
+    p_lo = law.cdf(math.log(1e-4), 8)[0]
+    p_hi = 1 - law.cdf(math.log(100.0), 8)[0]
+    assert abs(below[-1] / n - p_lo) < 4 * math.sqrt(p_lo * (1 - p_lo) / n)
+    assert abs(above[-1] / n - p_hi) < 4 * math.sqrt(p_hi * (1 - p_hi) / n) + 1 / n
+    # E‖x_L‖² = 1 (sample SE from the streamed M2)
+    assert abs(nsq - 1.0) < 4 * math.sqrt(nsq_m2 / (n - 1) / n)
+
+
+def test_kernels_are_deterministic_per_seed() -> None:
+    a, _ = _norms(K.MODE_VECTOR, 9, 500)
+    b, _ = _norms(K.MODE_VECTOR, 9, 500)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    c = K.angles_chunk(3, 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
+    d = K.angles_chunk(3, 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
+    assert all(np.array_equal(x, y) for x, y in zip(c, d))
+
+
+# ---- angles ---------------------------------------------------------------------------
+
+def _chunk_stats(mode: int, seed0: int, chunks: int, n: int, d: int, L: int, th: float,
+                 normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per-chunk means and variances of Z_L (independent chunks → t-tests)."""
+    means, variances = [], []
+    for c in range(chunks):
+        m, m2, _, _ = K.angles_chunk(seed0 + c, n, d, L, th, mode, normalize, 1024)
+        means.append(m[-1])
+        variances.append(m2[-1] / (n - 1))
+    return np.array(means), np.array(variances)
+
+
+def test_angles_gram_vs_matrix_two_sample() -> None:
+    args = (30, 400, 4, 12, math.radians(60))
+    mg, vg = _chunk_stats(K.MODE_GRAM, 1000, *args)
+    mm, vm = _chunk_stats(K.MODE_MATRIX, 5000, *args)
+    assert stats.ttest_ind(mg, mm, equal_var=False).pvalue > 1e-3
+    assert stats.ttest_ind(vg, vm, equal_var=False).pvalue > 1e-3
+    # and both means agree with the exact ψ-difference law
+    exact = T.angles_mean_exact(4, 12)[-1]
+    for m in (mg, mm):
+        assert abs(m.mean() - exact) < 4 * m.std(ddof=1) / math.sqrt(len(m))
+
+
+def test_angles_variance_matches_conditional_law() -> None:
+    d, L, n = 6, 15, 20_000
+    m, m2, cos2, cov = K.angles_chunk(77, n, d, L, math.pi / 2, K.MODE_GRAM, False, 4096)
+    var_law = np.cumsum(T.angle_increment_var(d, 0.0)[0] + 2 * cov)
+    var = m2 / (n - 1)
+    # Var of a sample variance ≤ (μ4 − σ⁴)/n; bound μ4 by 6σ⁴ (log-χ² sums: excess ≤ 3)
+    assert np.all(np.abs(var - var_law) < 4 * np.sqrt(5 * var_law**2 / n))
+    # the kernel's series equals the theory's
+    assert K.log_chi2_cov(d, 0.7, 4096) == pytest.approx(T.log_chi2_cov(d, 0.7)[0], rel=1e-12)
+
+
+def test_normalisation_does_not_change_angles() -> None:
+    a = K.angles_chunk(4, 200, 8, 20, 1.2, K.MODE_MATRIX, False, 64)
+    b = K.angles_chunk(4, 200, 8, 20, 1.2, K.MODE_MATRIX, True, 64)
+    assert np.allclose(a[0], b[0], atol=1e-9)
+    assert np.allclose(a[1], b[1], rtol=1e-8)
+
+
+# ---- log-det and sub-rotation -----------------------------------------------------------
+
+def test_mgs_logdet_equals_numpy_slogdet() -> None:
+    g = np.random.default_rng(2).standard_normal((9, 5))
+    assert K._logdet_gram(g) == pytest.approx(np.linalg.slogdet(g.T @ g)[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("d,n", [(6, 3), (6, 6), (40, 20)])
+def test_logdet_kernel_matches_exact(d: int, n: int) -> None:
+    v = K.logdet_chunk(123, 20_000, d, n)
+    assert abs(v.mean() - T.logdet_mean_exact(d, n)) < 4 * v.std() / math.sqrt(len(v))
+
+
+def test_subrotation_gram_formula_equals_explicit_haar_u() -> None:
+    rng = np.random.default_rng(8)
+    d2 = np.exp(rng.standard_normal(7))
+    g = rng.standard_normal((7, 3))
+    u = np.linalg.qr(g)[0]                       # orthonormal basis of span(G)
+    direct = np.linalg.slogdet(u.T @ (d2[:, None] * u))[1]
+    via_g = K._logdet_gram(np.sqrt(d2)[:, None] * g) - K._logdet_gram(g)
+    assert via_g == pytest.approx(direct, rel=1e-10)
+
+
+def test_subrotation_d2_closed_form_and_bounds() -> None:
+    v = K.subrotation_chunk(31, 100_000, np.array([1.0, 2.0]), 1)  # D² = diag(1, 4)
+    assert abs(v.mean() - 2 * math.log(1.5)) < 4 * v.std() / math.sqrt(len(v))
+    d2 = np.exp(np.random.default_rng(4).standard_normal(16))
+    w = K.subrotation_chunk(32, 20_000, np.sqrt(d2), 4)
+    se = w.std() / math.sqrt(len(w))
+    assert w.mean() > T.subrotation_fischer_lower(d2, 4) + 10 * se
+    assert w.mean() < T.subrotation_jensen_upper(d2, 4)
