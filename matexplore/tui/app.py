@@ -55,7 +55,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+pageup", "next_tab(-1)", "Previous tab", show=False),
         Binding("ctrl+r,f5", "run", "Run"),
         Binding("ctrl+g,f6", "cancel", "Cancel"),
-        Binding("ctrl+w", "close_tab", "Close tab", priority=True),
+        Binding("ctrl+w", "close_tab", "Close tab", priority=True, show=False),
         Binding("slash", "filter", "Filter", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("r", "rerun", "Rerun"),
@@ -333,6 +333,8 @@ class MatexploreApp(App[None]):
 
     TITLE = "matexplore"
     CSS_PATH = "app.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("f1,question_mark", "help", "Help"),
                 Binding("ctrl+q", "quit", "Quit", priority=True)]
 

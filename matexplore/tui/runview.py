@@ -35,6 +35,8 @@ __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
 POLL_HZ = 12          # how often the view drains the run's coalescing buffer (≤ 15 Hz)
 PLOT_INTERVAL = 0.5   # seconds between plot redraws while a run streams
 TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
+QUANTITY_WIDTH = 16   # summary column widths: fit 80 columns (longer text is cropped;
+VALUE_WIDTH = 10      # the session file and exports keep every value in full)
 SPARK_POINTS = 400    # points shown per sparkline
 STATUS_ICONS = {"pending": "·", "running": "▶", "finished": "✓", "cancelled": "■",
                 "failed": "✗", "interrupted": "…"}
@@ -47,19 +49,20 @@ def fmt_value(v: Any) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return "NaN"
-        return f"{v:.6g}"
+        return f"{v:.5g}"
     return str(v)
 
 
 def _error_text(theory: Any, measured: Any, se: Any) -> str:
-    """measured − theory, in standard errors when known, else relative."""
+    """measured − theory: in standard errors when the measurement has one, else relative
+    to the theory (absolute when the theory is 0)."""
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (theory, measured)):
         return "—"
     diff = measured - theory
     if isinstance(se, (int, float)) and math.isfinite(se) and se > 0:
-        return f"{diff:+.3g} ({diff / se:+.1f} se)"
+        return f"{diff / se:+.1f} se"
     if theory:
-        return f"{diff:+.3g} ({100 * diff / abs(theory):+.2g}%)"
+        return f"{100 * diff / abs(theory):+.2g}%"
     return f"{diff:+.3g}"
 
 
@@ -75,7 +78,9 @@ class ParamForm(Vertical):
             with Vertical(classes="field", id=f"field-{name}"):
                 yield Label(f"{name} [dim]({spec.kind})[/]", classes="field-label")
                 if isinstance(spec, Bool):
-                    yield Switch(value=bool(spec.default), id=f"param-{name}")
+                    with Horizontal(classes="switch-row"):
+                        yield Switch(value=bool(spec.default), id=f"param-{name}")
+                        yield Label(_on_off(bool(spec.default)), classes="switch-state")
                 elif isinstance(spec, Choice):
                     yield Select([(c, c) for c in spec.choices], value=spec.default,
                                  allow_blank=False, compact=True, id=f"param-{name}")
@@ -141,7 +146,10 @@ class SummaryPanel(DataTable):
         self._shown: dict[str, Any] | None = None
 
     def on_mount(self) -> None:
-        self.add_columns("quantity", "theory", "measured", "error")
+        self.add_column("quantity", width=QUANTITY_WIDTH)
+        self.add_column("theory", width=VALUE_WIDTH)
+        self.add_column("measured", width=VALUE_WIDTH)
+        self.add_column("error", width=9)
 
     def show(self, summary: dict[str, Any]) -> None:
         if summary == self._shown:
@@ -201,7 +209,9 @@ class RunView(Vertical):
                     yield ParamForm(self.entry.experiment.all_params(), classes="params")
                     with Vertical(classes="field"):
                         yield Label("record session", classes="field-label")
-                        yield Switch(value=True, id="record")
+                        with Horizontal(classes="switch-row"):
+                            yield Switch(value=True, id="record")
+                            yield Label(_on_off(True), classes="switch-state")
                     with Vertical(classes="field"):
                         yield Label("session name", classes="field-label")
                         yield Input(placeholder="auto", compact=True, id="session-name")
@@ -334,6 +344,11 @@ class RunView(Vertical):
         if isinstance(self.source, ReplaySource) and self.running:
             self.source.set_speed(self.source.speed * 4)
             self.app.notify(f"replay speed ×{self.source.speed:g}")
+
+    @on(Switch.Changed)
+    def _switch_state(self, event: Switch.Changed) -> None:
+        for label in event.switch.parent.query(".switch-state"):
+            label.update(_on_off(event.value))
 
     @on(Button.Pressed, "#run")
     def _run_pressed(self) -> None:
@@ -524,6 +539,10 @@ class RunView(Vertical):
 
     def result(self) -> dict[str, Any] | None:
         return self.source.result() if self.source is not None else None
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
 
 
 def _plottable(x: Any, y: Any, logy: bool | None) -> bool:
