@@ -308,7 +308,10 @@ x̃_ℓ = x_ℓ/‖x_ℓ‖_rms, x_{ℓ+1} = W_{ℓ+1} x̃_ℓ (W d×d, N(0, 1/d
 random unit a. The Jacobian ∂x̃_L/∂x̃_ℓ ∝ (I − x̂_L x̂_Lᵀ) Q_ℓ, Q_ℓ = W_L⋯W_{ℓ+1}; when Q_ℓ
 is rank one it vanishes (the source's remark). Per layer ℓ (mean over networks):
 stable rank ‖Q_ℓ‖_F²/‖Q_ℓ‖_2², log σ_2/σ_1 of Q_ℓ (SVD of the product rescaled at every
-factor: exact while σ_2/σ_1 ≫ 1e-13), ‖∂ℒ/∂W_{ℓ+1}‖_F by back-propagation, and sin²θ
+factor: exact while σ_2/σ_1 ≫ 1e-13), ‖∂ℒ/∂W_{ℓ+1}‖_F by back-propagation (grad_norm is
+the geometric mean over networks: the norm carries 1/‖Q_ℓ x̃_ℓ‖, whose arithmetic mean
+is dominated by rare inputs nearly orthogonal to the top singular vector; the arithmetic
+mean is grad_norm_arith_mean), and sin²θ
 between Q_ℓ u and Q_ℓ v for random orthonormal u, v. Theory (Lyapunov exponents of
 Gaussian products, not in the source): λ_i = ½[ψ((d−i+1)/2) + log(2/d)], so
 log σ_2/σ_1 ≈ (λ_2 − λ_1)(L − ℓ), λ_2 − λ_1 = ½[ψ((d−1)/2) − ψ(d/2)] ≈ −1/(2d).
@@ -328,7 +331,7 @@ O(1) offset)."""
 
     COLUMNS = ["layer", "stable_rank", "log_sigma2_over_sigma1", "lyapunov_prediction",
                "grad_norm", "sin2_outputs", "factors", "log_sigma2_over_sigma1_se",
-               "log_grad_norm"]
+               "log_grad_norm", "grad_norm_arith_mean"]
 
     def run(self, p: Any, ctx: RunContext) -> Iterator[Frame]:
         d, L = p.width, p.depth
@@ -388,8 +391,9 @@ O(1) offset)."""
         m = mom.mean.reshape(5, L)
         se = mom.se.reshape(5, L) if done > 1 else np.full((5, L), np.nan)
         factors = L - np.arange(L)
-        rows = [_py([ell, m[0, ell], m[1, ell], gap * factors[ell], m[2, ell], m[3, ell],
-                     int(factors[ell]), _none_if_nan(se[1, ell]), m[4, ell]])
+        rows = [_py([ell, m[0, ell], m[1, ell], gap * factors[ell], math.exp(m[4, ell]),
+                     m[3, ell], int(factors[ell]), _none_if_nan(se[1, ell]), m[4, ell],
+                     m[2, ell]])
                 for ell in range(L)]
         deep = factors >= L / 2
         slope, slope_se = self._slope(factors[deep], m[1, deep], se[1, deep])
