@@ -229,15 +229,16 @@ N(−Σ 1/d, Σ 8/d): mean right to first order, variance wrong (it adds the var
 correlated terms). RMS normalisation rescales x and y and cannot change the angle: with
 the gram sampler it is a no-op; with the matrix sampler it is applied to explicit vectors.
 Samplers: gram (the pair in its own orthonormal frame, O(d) per layer, log sinθ tracked
-in log space: no underflow), matrix (explicit W; loses precision once sinθ ≲ 1e-7)."""
+in log space: no underflow), chi2 (the same step from its sufficient statistics
+‖g₁‖² ~ χ²_d, g₁·g₂/‖g₁‖ ~ N(0, 1), residual² ~ χ²_{d−1}: O(1) per layer), matrix (explicit W; loses precision once sinθ ≲ 1e-7)."""
     params = {
         "width": Int(32, ge=2, le=4096, help="width d of every layer"),
         "depth": Int(100, ge=1, le=10_000, help="number of layers L"),
         "theta0": Float(90.0, gt=0, lt=180, help="initial angle θ_0 in degrees"),
         "networks": Int(3000, ge=2, le=10_000_000, help="number of random networks"),
         "normalize": Bool(False, help="RMS-normalise every layer (must not change angles)"),
-        "sampler": Choice(["gram", "matrix"], default="gram",
-                          help="O(d) Gram sampler or explicit matrices"),
+        "sampler": Choice(["gram", "chi2", "matrix"], default="gram",
+                          help="O(d) Gram sampler, O(1) Bartlett sampler or explicit matrices"),
     }
     plot = Plot(table="layers", x="layer",
                 y=("var_exact_conditional", "var_log_sin2", "var_exact_small_angle",
@@ -263,8 +264,8 @@ in log space: no underflow), matrix (explicit W; loses precision once sinθ ≲ 
         yield Frame(message="compiling kernels…")
         from . import kernels as K
 
-        mode = K.MODE_MATRIX if p.sampler == "matrix" else K.MODE_GRAM
-        work = d * d * L if mode == K.MODE_MATRIX else 3 * d * L
+        mode = {"gram": K.MODE_GRAM, "chi2": K.MODE_CHI2, "matrix": K.MODE_MATRIX}[p.sampler]
+        work = {"gram": 3 * d * L, "chi2": 40 * L, "matrix": d * d * L}[p.sampler]
         sizes = _chunks(p.networks, max(1, 400_000 // work))
         seeds = ctx.child_seeds(len(sizes))
         theta0 = math.radians(p.theta0)

@@ -12,6 +12,8 @@ N(0, 1/d_in) has the law ‖x‖ g/√d_in, g ~ N(0, I_{d_out}), independently o
   W x̂ = g₁, W ê = g₂ are independent Gaussian vectors, and Gram–Schmidt of
   (g₁, cosθ g₁ + sinθ g₂) gives the next angle — O(d) per layer, log sinθ tracked in
   log space (no underflow, no cancellation);
+* angles, ``chi2``:  the same step from its sufficient statistics (Bartlett):
+  ‖g₁‖² ~ χ²_d, g₁·g₂/‖g₁‖ ~ N(0, 1), ‖g₂ − proj g₂‖² ~ χ²_{d−1}, independent — O(1);
 * ``matrix`` (both): explicit W ∈ R^{d_ℓ×d_{ℓ−1}} applied to explicit vectors — O(d²),
   for validation.
 """
@@ -24,7 +26,7 @@ import numpy as np
 from numba import njit
 
 MODE_CHI2, MODE_VECTOR, MODE_MATRIX = 0, 1, 2
-MODE_GRAM = 1
+MODE_GRAM = 1                 # angles: O(d) Gaussian vectors; MODE_CHI2: O(1) Bartlett
 
 
 @njit(cache=True, nogil=True)
@@ -133,8 +135,21 @@ def _gram_step(u: float, lv: float, d: int, g1: np.ndarray,
     for k in range(d):
         r = g2[k] - c * g1[k]
         res2 += r * r
-    s1 = math.sqrt(n1)
-    a = u * s1 + math.exp(lv) * p / s1          # new y along new x̂ (×‖x‖ scale)
+    return _pair_update(u, lv, n1, p / math.sqrt(n1), res2)
+
+
+@njit(cache=True, nogil=True)
+def _bartlett_step(u: float, lv: float, d: int) -> tuple[float, float]:
+    """The Gram step from its sufficient statistics χ²_d, N(0, 1), χ²_{d−1}."""
+    return _pair_update(u, lv, np.random.chisquare(d), np.random.standard_normal(),
+                        np.random.chisquare(d - 1))
+
+
+@njit(cache=True, nogil=True)
+def _pair_update(u: float, lv: float, n1: float, t: float,
+                 res2: float) -> tuple[float, float]:
+    """New (cosθ, log sinθ) from ‖g₁‖² = n1, g₁·g₂/‖g₁‖ = t, residual² = res2."""
+    a = u * math.sqrt(n1) + math.exp(lv) * t    # new y along new x̂ (×‖x‖ scale)
     log_b = lv + 0.5 * math.log(res2)           # new y orthogonal to new x̂
     if a == 0.0:                                # y ⊥ x exactly: cosθ = 0, sinθ = 1
         return 0.0, 0.0
@@ -209,7 +224,10 @@ def angles_chunk(seed: int, n: int, d: int, depth: int, theta0: float, mode: int
                 log_s2 = _matrix_step(x, y, d, normalize)
                 cos2 = -math.expm1(log_s2)
             else:
-                u, lv = _gram_step(u, lv, d, g1, g2)
+                if mode == MODE_CHI2:
+                    u, lv = _bartlett_step(u, lv, d)
+                else:
+                    u, lv = _gram_step(u, lv, d, g1, g2)
                 log_s2 = 2 * lv
                 cos2 = u * u
             z = log_s2 - log_s0

@@ -121,9 +121,10 @@ def _chunk_stats(mode: int, seed0: int, chunks: int, n: int, d: int, L: int, th:
     return np.array(means), np.array(variances)
 
 
-def test_angles_gram_vs_matrix_two_sample() -> None:
+@pytest.mark.parametrize("mode", [K.MODE_GRAM, K.MODE_CHI2])
+def test_angles_cheap_sampler_vs_matrix_two_sample(mode: int) -> None:
     args = (30, 400, 4, 12, math.radians(60))
-    mg, vg = _chunk_stats(K.MODE_GRAM, 1000, *args)
+    mg, vg = _chunk_stats(mode, 1000, *args)
     mm, vm = _chunk_stats(K.MODE_MATRIX, 5000, *args)
     assert stats.ttest_ind(mg, mm, equal_var=False).pvalue > 1e-3
     assert stats.ttest_ind(vg, vm, equal_var=False).pvalue > 1e-3
