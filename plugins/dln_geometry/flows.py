@@ -38,19 +38,33 @@ def factor_grads(ws: list[np.ndarray], de: np.ndarray) -> list[np.ndarray]:
     return [suf[n - 1 - p].T @ de @ pre[p].T for p in range(n)]
 
 
+class FlowError(RuntimeError):
+    """The integrator failed (e.g. colliding singular values in SVD coordinates)."""
+
+
+def _solve(f, t_eval: np.ndarray, y0: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """solve_ivp(DOP853) over [t_eval[0], t_eval[-1]]; the states at t_eval, (len, dim)."""
+    sol = solve_ivp(f, (float(t_eval[0]), float(t_eval[-1])), y0, method="DOP853",
+                    t_eval=t_eval, rtol=rtol, atol=atol)
+    if not sol.success or sol.y.shape[1] != len(t_eval):
+        raise FlowError(sol.message)
+    return sol.y.T
+
+
 def factor_flow(ws0: list[np.ndarray], grad: Grad, t_eval: np.ndarray, rtol: float = 1e-11,
-                atol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
-    """Integrate (1.6) with DOP853; returns (X(t) for t in t_eval, balance errors)."""
+                atol: float = 1e-12) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Integrate (1.6) with DOP853 from W(t_eval[0]) = ws0; returns (X(t) for t in t_eval,
+    balance errors, the factors at t_eval[-1])."""
     n, d = len(ws0), ws0[0].shape[0]
 
     def f(_t: float, y: np.ndarray) -> np.ndarray:
         ws = list(y.reshape(n, d, d))
         return -np.concatenate([g.ravel() for g in factor_grads(ws, grad(end_to_end(ws)))])
 
-    sol = solve_ivp(f, (0.0, float(t_eval[-1])), np.concatenate([w.ravel() for w in ws0]),
-                    method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol)
-    wss = [list(y.reshape(n, d, d)) for y in sol.y.T]
-    return np.array([end_to_end(ws) for ws in wss]), np.array([balance_error(ws) for ws in wss])
+    ys = _solve(f, t_eval, np.concatenate([w.ravel() for w in ws0]), rtol, atol)
+    wss = [list(y.reshape(n, d, d)) for y in ys]
+    return (np.array([end_to_end(ws) for ws in wss]), np.array([balance_error(ws) for ws in wss]),
+            wss[-1])
 
 
 def factor_gd(ws0: list[np.ndarray], grad: Grad, lr: float, t_eval: np.ndarray,
@@ -93,16 +107,15 @@ def a_fractional(x: np.ndarray, z: np.ndarray, depth: Depth, nodes: int = 32) ->
 
 def e2e_flow(x0: np.ndarray, grad: Grad, depth: Depth, t_eval: np.ndarray, rtol: float = 1e-11,
              atol: float = 1e-12) -> np.ndarray:
-    """Integrate Ẋ = −A_{N,X}(dE(X)) (4.1) with matrix fractional powers (DOP853)."""
+    """Integrate Ẋ = −A_{N,X}(dE(X)) (4.1) with matrix fractional powers (DOP853) from
+    X(t_eval[0]) = x0; returns X on t_eval."""
     d = x0.shape[0]
 
     def f(_t: float, y: np.ndarray) -> np.ndarray:
         x = y.reshape(d, d)
         return -a_fractional(x, grad(x), depth).ravel()
 
-    sol = solve_ivp(f, (0.0, float(t_eval[-1])), x0.ravel(), method="DOP853", t_eval=t_eval,
-                    rtol=rtol, atol=atol)
-    return sol.y.T.reshape(-1, d, d)
+    return _solve(f, t_eval, x0.ravel(), rtol, atol).reshape(-1, d, d)
 
 
 def svd_rhs(u: np.ndarray, s: np.ndarray, v: np.ndarray, grad: Grad, depth: Depth,
@@ -122,31 +135,39 @@ def svd_rhs(u: np.ndarray, s: np.ndarray, v: np.ndarray, grad: Grad, depth: Dept
     return u @ (a - a.T), -lam_ii * np.diag(g), v @ (b - b.T)
 
 
-def svd_flow(x0: np.ndarray, grad: Grad, depth: Depth, t_eval: np.ndarray,
-             normalised: bool = False, source_diag: bool = False, rtol: float = 1e-11,
-             atol: float = 1e-12) -> tuple[np.ndarray, float]:
-    """Integrate (4.17–4.19) from one SVD of X_0 (DOP853). Returns X(t) on t_eval and the
-    smallest relative singular-value gap min_{i≠j} |σ_i − σ_j|/max σ met at the outputs."""
-    d = x0.shape[0]
-    u0, s0, vt0 = np.linalg.svd(x0)
+def svd_flow(usv0: tuple[np.ndarray, np.ndarray, np.ndarray], grad: Grad, depth: Depth,
+             t_eval: np.ndarray, normalised: bool = False, source_diag: bool = False,
+             rtol: float = 1e-11, atol: float = 1e-12,
+             ) -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Integrate (4.17–4.19) from (U, σ, V) at t_eval[0] (one SVD of X_0 by the caller, see
+    :func:`svd_start`), DOP853. Returns X(t) on t_eval, the smallest relative singular-value
+    gap min_{i≠j} |σ_i − σ_j|/max σ met at the outputs, and (U, σ, V) at t_eval[-1]."""
+    u0, s0, v0 = usv0
+    d = len(s0)
+
+    def split(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return y[:d * d].reshape(d, d), y[d * d:d * d + d], y[d * d + d:].reshape(d, d)
 
     def f(_t: float, y: np.ndarray) -> np.ndarray:
-        u, s, v = y[:d * d].reshape(d, d), y[d * d:d * d + d], y[d * d + d:].reshape(d, d)
-        du, ds, dv = svd_rhs(u, s, v, grad, depth, normalised, source_diag)
+        du, ds, dv = svd_rhs(*split(y), grad, depth, normalised, source_diag)
         return np.concatenate([du.ravel(), ds, dv.ravel()])
 
-    y0 = np.concatenate([u0.ravel(), s0, vt0.T.ravel()])
-    sol = solve_ivp(f, (0.0, float(t_eval[-1])), y0, method="DOP853", t_eval=t_eval,
-                    rtol=rtol, atol=atol)
+    ys = _solve(f, t_eval, np.concatenate([u0.ravel(), s0, v0.ravel()]), rtol, atol)
     xs, gap = [], np.inf
-    for y in sol.y.T:
-        u, s, v = y[:d * d].reshape(d, d), y[d * d:d * d + d], y[d * d + d:].reshape(d, d)
+    for y in ys:
+        u, s, v = split(y)
         xs.append(u @ (s[:, None] * v.T))
         if d > 1:
             diff = np.abs(s[:, None] - s[None, :])
             np.fill_diagonal(diff, np.inf)
             gap = min(gap, float(diff.min() / np.max(np.abs(s))))
-    return np.array(xs), gap
+    return np.array(xs), gap, split(ys[-1])
+
+
+def svd_start(x0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(U, σ, V) with X_0 = U diag(σ) Vᵀ."""
+    u, s, vt = np.linalg.svd(x0)
+    return u, s, vt.T
 
 
 def free_energy_rhs(s: np.ndarray, p: float, beta: float, depth: Depth,

@@ -15,6 +15,7 @@ that curve is not minimising.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,10 @@ from numpy.polynomial import chebyshev
 from scipy.optimize import minimize
 
 from .theory import Depth, metric
+
+
+class _Stopped(Exception):
+    """Raised inside the optimiser to abandon it (cancellation)."""
 
 
 def gauss_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,12 +76,13 @@ class PolyPath:
 
 def optimise_path(a: np.ndarray, b: np.ndarray, depth: Depth, modes: int, eval_nodes: int,
                   opt_nodes: int = 24, start: np.ndarray | None = None, maxiter: int = 400,
-                  ) -> tuple[float, np.ndarray, int]:
+                  should_stop: Callable[[], bool] = lambda: False,
+                  ) -> tuple[float, np.ndarray, int] | None:
     """Minimise the energy over the polynomial family with ``opt_nodes``-point quadrature
     (from the straight line, or from the least-squares fit of ``start``, samples of a path
     at those nodes); report the optimum's energy with ``eval_nodes``-point quadrature.
 
-    Returns (energy, coefficients, iterations)."""
+    Returns (energy, coefficients, iterations), or None if ``should_stop()`` became true."""
     t, w = gauss_nodes(opt_nodes)
     fam = PolyPath(a, b, t, modes)
     shape = (modes, *a.shape)
@@ -87,13 +93,18 @@ def optimise_path(a: np.ndarray, b: np.ndarray, depth: Depth, modes: int, eval_n
         return float(path_energy(*fam.sample(c.reshape(shape)), w, depth))
 
     def grad(c: np.ndarray) -> np.ndarray:
+        if should_stop():
+            raise _Stopped
         h = 1e-6 * max(1.0, float(np.max(np.abs(c))))
         pert = c[None, :] + h * np.concatenate([np.eye(n), -np.eye(n)])
         e = path_energy(*fam.sample(pert.reshape(2 * n, *shape)), w, depth)
         return (e[:n] - e[n:]) / (2 * h)
 
-    res = minimize(energy, c0.ravel(), jac=grad, method="L-BFGS-B",
-                   options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-11})
+    try:
+        res = minimize(energy, c0.ravel(), jac=grad, method="L-BFGS-B",
+                       options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-11})
+    except _Stopped:
+        return None
     coef = res.x.reshape(shape)
     te, we = gauss_nodes(eval_nodes)
     return float(path_energy(*PolyPath(a, b, te, modes).sample(coef), we, depth)), coef, int(res.nit)

@@ -114,7 +114,7 @@ def warm_up() -> None:
 
 def run_seeds(x0s: np.ndarray, energy: Energy, depth: float, t_end: float,
               cancelled: Callable[[], bool], rtol: float = 1e-8, atol: float = 1e-10,
-              e_stop: float = 1e-16, chunk_seconds: float = 0.04) -> Iterator[tuple[int, np.ndarray, int]]:
+              e_stop: float = 1e-14, chunk_seconds: float = 0.04) -> Iterator[tuple[int, np.ndarray, int]]:
     """Integrate each X_0 in ``x0s`` (S, d, d) to t_end; yield (index, X(t_end), status) as
     each seed finishes. Kernel calls are sized to ≈ ``chunk_seconds``; stops silently when
     ``cancelled()`` becomes true."""

@@ -25,15 +25,15 @@ def test_three_flow_formulations_agree(n: int, kind: str) -> None:
     energy, x0 = _problem(kind, 3, 10 + n)
     t = np.linspace(0.0, 2.0, 5)
     rng = np.random.default_rng(n)
-    x_fac, bal = fl.factor_flow(th.balanced_lift(x0, n, rng), energy.grad, t)
+    x_fac, bal, _ = fl.factor_flow(th.balanced_lift(x0, n, rng), energy.grad, t)
     x_e2e = fl.e2e_flow(x0, energy.grad, n, t)
-    x_svd, gap = fl.svd_flow(x0, energy.grad, n, t)
+    x_svd, gap, _ = fl.svd_flow(fl.svd_start(x0), energy.grad, n, t)
     assert np.abs(x_fac[-1] - x0).max() > 0.05  # the flow moved
     assert np.abs(x_fac - x_e2e).max() < 1e-8
     assert np.abs(x_fac - x_svd).max() < 1e-8
     assert bal.max() < 1e-9 and gap > 0
     # the source's literal (4.18) (no factor N on σ̇) is a different flow
-    x_src, _ = fl.svd_flow(x0, energy.grad, n, t, source_diag=True)
+    x_src, _, _ = fl.svd_flow(fl.svd_start(x0), energy.grad, n, t, source_diag=True)
     assert np.abs(x_fac - x_src).max() > 1e-2
 
 
@@ -41,7 +41,7 @@ def test_infinite_depth_quadrature_flow_matches_svd_flow() -> None:
     energy, x0 = _problem("quadratic", 3, 5)
     t = np.linspace(0.0, 2.0, 3)
     x_e2e = fl.e2e_flow(x0, energy.grad, math.inf, t)
-    x_svd, _ = fl.svd_flow(x0, energy.grad, math.inf, t)
+    x_svd, _, _ = fl.svd_flow(fl.svd_start(x0), energy.grad, math.inf, t)
     assert np.abs(x_e2e - x_svd).max() < 1e-8
 
 
@@ -49,7 +49,7 @@ def test_factor_gd_converges_to_flow_linearly_in_step() -> None:
     energy, x0 = _problem("quadratic", 3, 6)
     ws = th.balanced_lift(x0, 3)
     t = np.array([0.0, 1.0])
-    ref, _ = fl.factor_flow(ws, energy.grad, t)
+    ref, _, _ = fl.factor_flow(ws, energy.grad, t)
     errs = [np.abs(fl.factor_gd(ws, energy.grad, lr, t)[0][-1] - ref[-1]).max()
             for lr in (2e-3, 1e-3)]
     assert 1.7 < errs[0] / errs[1] < 2.3  # first-order method
