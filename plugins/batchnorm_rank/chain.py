@@ -74,9 +74,12 @@ class BNChain:
         H = self.Q @ self.R
         return H @ self.P.T if self.P is not None else H
 
-    def weight_step(self) -> float:
-        """H → W·H; returns Δ log det = log det((WQ)ᵀWQ)."""
-        q, r, dl = K.refactor(K.weight_image(self.Q, self.rng, self.weights, self.sampler))
+    def weight_step(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
+        """H → W·H; returns Δ log det = log det((WQ)ᵀWQ) (None if cancelled meanwhile)."""
+        M = K.weight_image(self.Q, self.rng, self.weights, self.sampler, cancelled)
+        if M is None:
+            return None
+        q, r, dl = K.refactor(M)
         self.Q, self.R = q, r @ self.R
         self.logdet += dl
         return dl
@@ -101,7 +104,9 @@ class BNChain:
     def step(self, cancelled: Callable[[], bool] = lambda: False) -> LayerStats | None:
         """One layer W, φ, BN, then the spectrum of G_ℓ (None if cancelled meanwhile)."""
         self.layer += 1
-        dw = self.weight_step()
+        dw = self.weight_step(cancelled)
+        if dw is None:
+            return None
         da = self.act_step() if self.act is not None else None
         db, dead, sld = self.bn_step()
         flushed = K.flush_tiny(self.R, K.FLUSH)

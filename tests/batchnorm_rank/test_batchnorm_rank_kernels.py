@@ -149,3 +149,18 @@ def test_jacobi_graded_product_of_eigenvalues_equals_det():
 def test_flush_tiny():
     R = np.array([[1.0, 1e-290], [0.0, 1e-10]])
     assert K.flush_tiny(R, K.FLUSH) == 1 and R[0, 1] == 0.0 and R[1, 1] == 1e-10
+
+
+def test_householder_haar_is_orthogonal_with_haar_trace_moments():
+    """W = haar_apply(I) (d reflections, in several chunks) is orthogonal, and
+    E tr W = 0, E (tr W)² = 1 as for Haar measure on O(d)."""
+    rng = np.random.default_rng(7)
+    w = K.haar_apply(np.eye(40), rng, chunk_flops=5e3)
+    assert np.allclose(w.T @ w, np.eye(40), atol=1e-13)
+    tr = np.array([np.trace(K.haar_apply(np.eye(6), rng)) for _ in range(4000)])
+    se = tr.std(ddof=1) / math.sqrt(tr.size)
+    assert abs(tr.mean()) < 4 * se
+    assert abs((tr**2).mean() - 1) < 4 * (tr**2).std(ddof=1) / math.sqrt(tr.size)
+    # first column uniform on the sphere: E W_11² = 1/d
+    w11 = np.array([K.haar_apply(np.eye(6), rng)[0, 0] for _ in range(4000)])
+    assert abs((w11**2).mean() - 1 / 6) < 4 * (w11**2).std(ddof=1) / math.sqrt(w11.size)
