@@ -84,7 +84,7 @@ chi2 (one χ²_{d_ℓ} draw per layer), matrix (explicit W and x: O(d²), for va
                           help="d_0,…,d_L (overrides width and depth)"),
         "depth": Int(100, ge=1, le=1000, help="number of layers L"),
         "networks": Int(100_000, ge=2, le=10_000_000, help="number of random networks"),
-        "sampler": Choice(["vector", "chi2", "matrix"], default="vector",
+        "sampler": Choice(["vector", "chi2", "matrix"], default="chi2",
                           help="exact O(d) vector sampler, χ² sampler, or explicit matrices"),
     }
     plot = Plot(table="histogram", x="log10_norm",
