@@ -337,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if not hasattr(args, "sessions"):
         args.sessions = []
+    from .runner import limit_blas_threads
+
+    limit_blas_threads()
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ParamError, UnknownExperiment, SessionError) as exc:

@@ -31,7 +31,21 @@ from .params import Params, resolve_params
 from .plugins import ExperimentEntry
 from .session import SessionWriter
 
-__all__ = ["Run", "draw_seed", "failure_message"]
+__all__ = ["Run", "draw_seed", "failure_message", "limit_blas_threads"]
+
+
+def limit_blas_threads() -> None:
+    """Use ``$MATEXPLORE_BLAS_THREADS`` (default 1) BLAS threads in this process.
+
+    Runs execute in threads beside the UI (or one per Dask worker process). Measured on the
+    2-core development machine, multithreaded OpenBLAS made the small QR/eigenvalue calls of
+    the plugins 3–20× slower than one thread, so each run uses one core for BLAS."""
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    raw = os.environ.get("MATEXPLORE_BLAS_THREADS", "1")
+    threadpool_limits(limits=int(raw) if raw.isdigit() and int(raw) > 0 else 1, user_api="blas")
 
 
 def draw_seed() -> int:

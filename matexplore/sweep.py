@@ -115,6 +115,10 @@ def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[s
     from .runner import Run
 
     key = tuple(plugin_dirs)
+    if not _worker_registries:
+        from .runner import limit_blas_threads
+
+        limit_blas_threads()
     if key not in _worker_registries:
         _worker_registries[key] = load_registry(list(plugin_dirs))
     set_registry(_worker_registries[key])  # what registered_activations() sees in this task
