@@ -98,11 +98,11 @@ def a_fractional(x: np.ndarray, z: np.ndarray, depth: Depth, nodes: int = 32) ->
         s, w = np.polynomial.legendre.leggauss(nodes)
         s, w = (s + 1) / 2, w / 2
         left, right = _sym_power(x @ x.T, 1 - s), _sym_power(x.T @ x, s)
-        return np.einsum("p,pij,jk,pkl->il", w, left, z, right)
+        return np.tensordot(w, left @ z @ right, axes=1)
     n = int(depth)
     p = np.arange(1, n + 1)
     left, right = _sym_power(x @ x.T, (n - p) / n), _sym_power(x.T @ x, (p - 1) / n)
-    return np.einsum("pij,jk,pkl->il", left, z, right)
+    return np.sum(left @ z @ right, axis=0)
 
 
 def e2e_flow(x0: np.ndarray, grad: Grad, depth: Depth, t_eval: np.ndarray, rtol: float = 1e-11,
@@ -124,14 +124,15 @@ def svd_rhs(u: np.ndarray, s: np.ndarray, v: np.ndarray, grad: Grad, depth: Dept
     """(U̇, σ̇, V̇) of (4.17–4.19) at X = U diag(s) Vᵀ. λ_ii = N σ^{2−2/N} (raw), σ^{2−2/N}
     (normalised, or the source's literal (4.18) with ``source_diag``), σ² (N = ∞)."""
     g = u.T @ grad(u @ (s[:, None] * v.T)) @ v
-    lmat = l_matrix(s, depth, normalised)
+    s_abs = np.abs(s)  # σ > 0 along the flow; a loose integrator's trial stages may overshoot:
+    lmat = l_matrix(s_abs, depth, normalised)  # λ_ij and L_ij depend on σ² only
     a = lmat * s[None, :] * g  # (LΣ) ∘ G
     b = s[:, None] * lmat * g  # (ΣL) ∘ G
     if is_inf(depth):
-        lam_ii = s ** 2
+        lam_ii = s_abs ** 2
     else:
         scale = 1.0 if (normalised or source_diag) else float(depth)
-        lam_ii = scale * s ** (2.0 - 2.0 / depth)
+        lam_ii = scale * s_abs ** (2.0 - 2.0 / depth)
     return u @ (a - a.T), -lam_ii * np.diag(g), v @ (b - b.T)
 
 
