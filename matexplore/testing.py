@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .experiment import Experiment
+from .params import resolve_params
 from .plugins import ExperimentEntry, PluginInfo, get_registry
 from .runner import Run
 
@@ -30,7 +31,10 @@ def run_experiment(experiment: str | type[Experiment] | Experiment, *,
     else:
         exp = experiment() if isinstance(experiment, type) else experiment
         entry = ExperimentEntry(exp, PluginInfo("test", "0", "test"))
-    run = Run(entry, params, record=record)
+    given = {k: v for k, v in params.items() if not isinstance(v, str)}
+    texts = {k: v for k, v in params.items() if isinstance(v, str)}
+    run = Run(entry, resolve_params(entry.experiment.all_params(), given, texts=texts),
+              record=record)
     run.execute()
     if run.status == "failed" and run.traceback:
         raise AssertionError(f"{entry.id} failed: {run.error}\n{run.traceback}")

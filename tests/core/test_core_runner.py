@@ -65,3 +65,12 @@ def test_take_update_coalesces(toy_dir):
     merged = run.take_update()
     assert len(merged.tables["walk"].rows) == 40 and merged.step == 40
     assert run.take_update() is None
+
+
+def test_run_experiment_accepts_command_line_strings(toy_dir):
+    from matexplore.testing import run_experiment
+
+    exp = entry(toy_dir).experiment
+    a = run_experiment(exp, steps="4", sleep="0", seed=5)
+    b = run_experiment(exp, steps=4, seed=5)
+    assert a["params"]["steps"] == 4 and a["summary"] == b["summary"]
