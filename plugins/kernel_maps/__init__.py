@@ -4,6 +4,12 @@ infinite-width theory against finite-width Monte-Carlo (issue 5)."""
 from matexplore import hookimpl
 
 from .activations import BUILTIN
+from .experiments import Atlas, FixedPoint, KernelFunction
+
+
+@hookimpl
+def matexplore_experiments():
+    return [FixedPoint, Atlas, KernelFunction]
 
 
 @hookimpl
