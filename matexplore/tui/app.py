@@ -72,6 +72,7 @@ class MainScreen(Screen[None]):
         self.session_dirs = session_dirs
         self._ids = itertools.count(1)
         self.views: list[RunView] = []
+        self._view_of: dict[str, RunView] = {}  # pane id -> its view
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="main-tabs"):
@@ -96,8 +97,7 @@ class MainScreen(Screen[None]):
         active = self.tabs.active
         if active in (BROWSE, SESSIONS, ""):
             return None
-        found = self.tabs.get_pane(active).query(RunView)
-        return found.first() if found else None
+        return self._view_of.get(active)
 
     def context(self) -> str:
         active = self.tabs.active
@@ -146,6 +146,7 @@ class MainScreen(Screen[None]):
     async def open_view(self, view: RunView) -> RunView:
         pane = TabPane(view.tab_label(), view, id=f"run-{next(self._ids)}")
         self.views.append(view)
+        self._view_of[pane.id] = view
         await self.tabs.add_pane(pane)
         self.tabs.active = pane.id
         self._focus_view()
@@ -189,7 +190,7 @@ class MainScreen(Screen[None]):
         pane = event.view.parent
         if isinstance(pane, TabPane) and pane.id:
             self.tabs.get_tab(pane.id).label = event.view.tab_label()
-        if not event.view.running and event.view.record_path is not None:
+        if not event.view.running and self.tabs.active == SESSIONS:
             self.query_one(SessionsPane).reload()
         self.refresh_bindings()
 
@@ -234,6 +235,7 @@ class MainScreen(Screen[None]):
                 if view.running:
                     view.source.cancel()
                 self.tabs.remove_pane(pane_id)
+                self._view_of.pop(pane_id, None)
 
         if view.running and view.mode != "replay":
             self.app.push_screen(ConfirmScreen("This tab's run is in progress. Cancel it and "

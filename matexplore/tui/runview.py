@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from .sources import ReplaySource, Source
 __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
 
 POLL_HZ = 12          # how often the view drains the run's coalescing buffer (≤ 15 Hz)
-PLOT_INTERVAL = 0.5   # seconds between plot redraws while a run streams
+PLOT_INTERVAL = 0.5   # seconds between redraws of the plot/tables/sparklines while streaming
 TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
 QUANTITY_WIDTH = 16   # summary column widths: fit 80 columns (longer text is cropped;
 VALUE_WIDTH = 10      # the session file and exports keep every value in full)
@@ -195,10 +194,12 @@ class RunView(Vertical):
         self.state = RunState(series_limit=SPARK_POINTS)
         self._timer: Any = None
         self._started = 0.0
-        self._last_plot = 0.0
         self._plot_dirty = False
-        self._rows: dict[str, deque[Any]] = {}
         self._spark_names: list[str] = []
+        self._generation: dict[str, int] = {}  # bumped when a table is (re)created/replaced
+        self._rendered: dict[str, tuple[int, int]] = {}  # generation, rows shown of the state
+        self._tables_dirty = self._sparks_dirty = False
+        self._last_draw = 0.0
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -229,11 +230,11 @@ class RunView(Vertical):
                 yield ProgressBar(total=None, show_eta=True, classes="progress")
                 yield SummaryPanel(list(self.info.get("compare") or []), classes="summary")
                 with TabbedContent(classes="outputs"):
-                    with TabPane("plot", classes="plot-pane"):
+                    with TabPane("plot", classes="plot-pane", id="out-plot"):
                         yield Static("", classes="plot-placeholder")
-                    with TabPane("tables"):
+                    with TabPane("tables", classes="tables-pane", id="out-tables"):
                         yield VerticalScroll(classes="tables")
-                    with TabPane("series"):
+                    with TabPane("series", classes="sparks-pane", id="out-series"):
                         yield VerticalScroll(classes="sparks")
 
     def _recorded_params(self) -> Text:
@@ -310,9 +311,10 @@ class RunView(Vertical):
         self.query_one(".sparks", VerticalScroll).remove_children()
         self.query_one(".progress", ProgressBar).update(total=None, progress=0)
         self.query_one(".summary", SummaryPanel).show({})
-        self._rows.clear()
         self._spark_names = []
-        self._plot_dirty = False
+        self._generation.clear()
+        self._rendered.clear()
+        self._plot_dirty = self._tables_dirty = self._sparks_dirty = False
         self.comparison = None
         self.final_status = None
 
@@ -373,52 +375,79 @@ class RunView(Vertical):
                 self._finish()
             else:
                 self._show_running()
-            if self._plot_dirty and (ended or time.monotonic() - self._last_plot > PLOT_INTERVAL):
-                self._draw_plot()
+            self._draw_outputs(force=ended)
 
     def apply(self, frame: Frame) -> None:
-        """Render one merged delta."""
+        """Fold one merged delta into the view's state and update what is cheap and always
+        visible (progress, summary); tables, sparklines and the plot are marked dirty and
+        redrawn at most every PLOT_INTERVAL, and only when their tab is showing."""
         self.state.apply(frame)
         if frame.total is not None or frame.step is not None:
             bar = self.query_one(".progress", ProgressBar)
             bar.update(total=self.state.total, progress=self.state.step or 0)
         for name, table in frame.tables.items():
-            self._append_rows(name, list(table.columns), [list(r) for r in table.rows],
-                              table.replace)
+            if table.replace or name not in self._generation:
+                self._generation[name] = self._generation.get(name, 0) + 1
+            self._tables_dirty = True
             if self.info.get("plot") and name == self.info["plot"]["table"]:
                 self._plot_dirty = True
         if frame.series:
-            self._update_sparks(frame.series.keys())
+            self._sparks_dirty = True
         if frame.summary:
             self.query_one(".summary", SummaryPanel).show(self.state.summary)
 
-    def _append_rows(self, name: str, columns: list[str], rows: list[list[Any]],
-                     replace: bool) -> None:
-        """Append to the on-screen table, keeping between TABLE_ROWS and 2·TABLE_ROWS rows
-        (removing DataTable rows one by one is slow, so trim by rebuilding at once)."""
+    def _draw_outputs(self, force: bool = False) -> None:
+        """Redraw the dirty output of the visible inner tab (throttled unless forced)."""
+        if not force and time.monotonic() - self._last_draw < PLOT_INTERVAL:
+            return
+        shown = self.query_one(".outputs", TabbedContent).active_pane
+        classes = shown.classes if shown is not None else set()
+        if self._plot_dirty and "plot-pane" in classes:
+            self._draw_plot()
+        elif self._tables_dirty and "tables-pane" in classes:
+            self._draw_tables()
+        elif self._sparks_dirty and "sparks-pane" in classes:
+            self._update_sparks(list(self.state.series))
+        self._last_draw = time.monotonic()
+
+    def show_output(self, name: str) -> None:
+        """Show the inner tab "plot", "tables" or "series"."""
+        self.query_one(".outputs", TabbedContent).active = f"out-{name}"
+
+    @on(TabbedContent.TabActivated, ".outputs")
+    def _output_tab(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        self._draw_outputs(force=True)
+
+    def _draw_tables(self) -> None:
+        for name, data in self.state.tables.items():
+            self._sync_table(name, data["columns"], data["rows"])
+        self._tables_dirty = False
+
+    def _sync_table(self, name: str, columns: list[str], rows: list[list[Any]]) -> None:
+        """Bring the on-screen table up to date with the state's rows: append the new
+        ones, keeping between TABLE_ROWS and 2·TABLE_ROWS rows (removing DataTable rows one
+        by one is slow, so it trims by rebuilding at once); rebuild after a replace."""
         box = self.query_one(".tables", VerticalScroll)
         found = box.query(f"#table-{_safe(name)}")
-        table: DataTable
         if found:
             table = found.first(DataTable)
-            if replace or [str(c.label) for c in table.columns.values()] != columns:
-                table.clear(columns=True)
-                table.add_columns(*columns)
-                self._rows[name].clear()
         else:
             box.mount(Label(f"{name}", classes="table-title"))
             table = DataTable(id=f"table-{_safe(name)}", classes="data", cursor_type="row")
             box.mount(table)
+        generation, done = self._rendered.get(name, (0, 0))
+        if generation != self._generation.get(name):
+            table.clear(columns=True)
             table.add_columns(*columns)
-            self._rows[name] = deque(maxlen=TABLE_ROWS)
-        kept = self._rows[name]
-        cells = [[fmt_value(v) for v in row] for row in rows[-TABLE_ROWS:]]
-        kept.extend(cells)
-        if table.row_count + len(cells) > 2 * TABLE_ROWS:
+            done = max(0, len(rows) - TABLE_ROWS)
+        new = rows[done:]
+        if table.row_count + len(new) > 2 * TABLE_ROWS:
             table.clear()
-            cells = list(kept)
-        for row in cells:
-            table.add_row(*row)
+            new = rows[-TABLE_ROWS:]
+        for row in new:
+            table.add_row(*(fmt_value(v) for v in row))
+        self._rendered[name] = (self._generation.get(name, 0), len(rows))
         if table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False, scroll=True)
 
@@ -437,6 +466,7 @@ class RunView(Vertical):
                    f"max {fmt_value(max(values))}" if values else "no finite values"
             self.query_one(f"#sparklabel-{_safe(name)}", Label).update(
                 Text.assemble((name, "bold"), f"  {len(values)} pts  {last}"))
+        self._sparks_dirty = False
 
     def _draw_plot(self) -> None:
         from textual_plotext import PlotextPlot
@@ -477,7 +507,6 @@ class RunView(Vertical):
             if spec.get("logy"):
                 plt.ylabel("log10")
         plot.refresh()
-        self._last_plot = time.monotonic()
         self._plot_dirty = False
 
     def _show_running(self) -> None:
