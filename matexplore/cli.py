@@ -155,6 +155,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     entry = _registry(args).get(args.experiment)
     params = resolve_params(entry.experiment.all_params(), texts=_parse_sets(args.set))
     run = Run(entry, params, record=args.record)
+    return _execute_and_report(run, args, record=args.record)
+
+
+def _execute_and_report(run: Any, args: argparse.Namespace, *, record: str | None) -> int:
+    """Run with progress, print the result (JSON or a summary) and map status to exit code."""
     _wait_with_progress(run, quiet=args.quiet)
     result = run.result()
     if args.json:
@@ -166,9 +171,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.debug and run.traceback:
             print(run.traceback, file=sys.stderr)
         return EXIT_FAILED
-    if args.record:
-        print(f"session written to {args.record}", file=sys.stderr)
-    return EXIT_CANCELLED if run.status == "cancelled" else EXIT_OK
+    if record:
+        print(f"session written to {record}", file=sys.stderr)
+    if run.status == "cancelled":
+        return EXIT_CANCELLED
+    failed = result["summary"].get("failed", 0) if "sweep" in result else 0
+    if failed:
+        print(f"warning: {failed} task(s) failed; see the 'tasks' table", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _wait_with_progress(run: Any, *, quiet: bool) -> None:
@@ -295,19 +306,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                        resume=resume, plot_key=args.plot)
     record = args.record or args.resume
     run = Run(sweep, {"seed": seed}, record=record, meta={"sweep": spec.to_json()})
-    _wait_with_progress(run, quiet=args.quiet)
-    result = run.result()
-    if args.json:
-        _print_json(result)
-    else:
-        _print_result(result)
-    if run.status == "failed":
-        print(f"error: sweep failed: {run.error}", file=sys.stderr)
-        return EXIT_FAILED
-    failed = result["summary"].get("failed", 0)
-    if failed:
-        print(f"warning: {failed} task(s) failed; see the 'tasks' table", file=sys.stderr)
-    return EXIT_CANCELLED if run.status == "cancelled" else (EXIT_FAILED if failed else EXIT_OK)
+    return _execute_and_report(run, args, record=record)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
