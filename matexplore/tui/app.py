@@ -14,6 +14,7 @@ palette (ctrl+p) and a line in the help screen (F1 / ?).
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = ["MatexploreApp", "MainScreen"]
 
 BROWSE, SESSIONS = "tab-browse", "tab-sessions"
 FAST_REPLAY = 10.0
+GIL_SWITCH_INTERVAL = 0.001
 
 # action -> where it applies: "browse", "sessions", "run" (a run tab), "replay" (a replay tab)
 _CONTEXT = {"run": {"run"}, "cancel": {"run", "replay"}, "close_tab": {"run", "replay"},
@@ -47,6 +49,8 @@ _CONTEXT = {"run": {"run"}, "cancel": {"run", "replay"}, "close_tab": {"run", "r
 
 class MainScreen(Screen[None]):
     """Tabs: Experiments, Sessions, then one tab per run / replay / rerun."""
+
+    AUTO_FOCUS = None  # focus is placed explicitly (a replay opens on its own tab)
 
     BINDINGS = [
         Binding("f2", "show_tab('tab-browse')", "Experiments"),
@@ -86,6 +90,8 @@ class MainScreen(Screen[None]):
         app = self.app
         if getattr(app, "replay", None) is not None:
             await self.open_replay(app.replay, app.replay_speed)
+        else:
+            self.query_one(ExperimentTree).focus()
 
     # -- context --------------------------------------------------------------------------
     @property
@@ -126,6 +132,8 @@ class MainScreen(Screen[None]):
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()
         pane = event.pane.id
+        if pane != self.tabs.active:
+            return  # a stale activation (e.g. the initial one, after a replay tab opened)
         if pane == SESSIONS:
             self.query_one(SessionsPane).reload()
             self.query_one("#sessions-table", DataTable).focus()
@@ -136,8 +144,9 @@ class MainScreen(Screen[None]):
 
     def _focus_view(self) -> None:
         view = self.active_view
-        if view is None:
-            return
+        focused = self.app.focused
+        if view is None or (focused is not None and view in focused.ancestors_with_self):
+            return  # already inside the tab (the user may have moved on with Tab)
         targets = view.query(Input) if view.mode == "run" else view.query("#cancel")
         if targets:
             targets.first().focus()
@@ -356,6 +365,14 @@ class MatexploreApp(App[None]):
     def get_default_screen(self) -> Screen[Any]:
         return self.main
 
+    def on_load(self) -> None:
+        # Worker threads hold the GIL between their (nogil) kernel calls; the UI thread gives
+        # it up at every await and then waits up to the switch interval to get it back
+        # (the "convoy effect"). 1 ms instead of 5 ms keeps keys and redraws responsive
+        # while runs saturate the cores (measured in benchmarks/ui_latency.py).
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -377,6 +394,7 @@ class MatexploreApp(App[None]):
 
     def on_unmount(self) -> None:
         self.main.cancel_all(timeout=1.0)
+        sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -99,7 +99,6 @@ class BrowserPane(Horizontal):
 
     def on_mount(self) -> None:
         self.rebuild("")
-        self.query_one(ExperimentTree).focus()
 
     def rebuild(self, needle: str) -> None:
         tree = self.query_one(ExperimentTree)

@@ -32,7 +32,8 @@ from .sources import ReplaySource, Source
 __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
 
 POLL_HZ = 12          # how often the view drains the run's coalescing buffer (≤ 15 Hz)
-PLOT_INTERVAL = 0.5   # seconds between redraws of the plot/tables/sparklines while streaming
+PLOT_INTERVAL = 2.0   # seconds between redraws of the plot/tables/sparklines while streaming
+                      # (a plot redraw is a few KB of terminal output: matters over SSH)
 TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
 QUANTITY_WIDTH = 16   # summary column widths: fit 80 columns (longer text is cropped;
 VALUE_WIDTH = 10      # the session file and exports keep every value in full)
@@ -143,12 +144,15 @@ class SummaryPanel(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.compare = compare
         self._shown: dict[str, Any] | None = None
+        self._labels: list[str] = []
+        self._cells: list[tuple[str, ...]] = []
+        self._columns: list[Any] = []
 
     def on_mount(self) -> None:
-        self.add_column("quantity", width=QUANTITY_WIDTH)
-        self.add_column("theory", width=VALUE_WIDTH)
-        self.add_column("measured", width=VALUE_WIDTH)
-        self.add_column("error", width=9)
+        self._columns = [self.add_column("quantity", width=QUANTITY_WIDTH),
+                         self.add_column("theory", width=VALUE_WIDTH),
+                         self.add_column("measured", width=VALUE_WIDTH),
+                         self.add_column("error", width=9)]
 
     def show(self, summary: dict[str, Any]) -> None:
         if summary == self._shown:
@@ -163,9 +167,17 @@ class SummaryPanel(DataTable):
             rows.append((c["label"], fmt_value(theory), fmt_value(measured),
                          _error_text(theory, measured, se)))
         rows += [(k, "", fmt_value(v), "") for k, v in summary.items() if k not in used]
-        self.clear()
-        for row in rows:
-            self.add_row(*row)
+        if [r[0] for r in rows] == self._labels:  # same rows: update changed cells only
+            for i, (row, old) in enumerate(zip(rows, self._cells)):
+                for j, (new, was) in enumerate(zip(row, old)):
+                    if new != was:
+                        self.update_cell(str(i), self._columns[j], new)
+        else:
+            self.clear()
+            for i, row in enumerate(rows):
+                self.add_row(*row, key=str(i))
+            self._labels = [r[0] for r in rows]
+        self._cells = rows
 
 
 class RunView(Vertical):
@@ -400,6 +412,10 @@ class RunView(Vertical):
         """Redraw the dirty output of the visible inner tab (throttled unless forced)."""
         if not force and time.monotonic() - self._last_draw < PLOT_INTERVAL:
             return
+        pane = self.parent
+        switcher = pane.parent if pane is not None else None
+        if getattr(switcher, "current", pane.id if pane else None) != (pane.id if pane else None):
+            return  # its tab is hidden: redraw when shown
         shown = self.query_one(".outputs", TabbedContent).active_pane
         classes = shown.classes if shown is not None else set()
         if self._plot_dirty and "plot-pane" in classes:
@@ -512,7 +528,7 @@ class RunView(Vertical):
     def _show_running(self) -> None:
         st = self.state
         elapsed = time.monotonic() - self._started
-        parts = [f"{self.status} {elapsed:.1f} s"]
+        parts = [f"{self.status} {elapsed:.0f} s"]  # whole seconds: fewer redraws
         if st.total:
             parts.append(f"step {st.step or 0}/{st.total}")
         if isinstance(self.source, ReplaySource):
