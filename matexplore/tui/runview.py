@@ -559,8 +559,7 @@ class RunView(Vertical):
 
             self.comparison = compare_results(self.session, src.result())
             verdict = "MATCH" if self.comparison["match"] else "DIFFER"
-            line = Text(verdict + " — ", style="bold").append(
-                " · ".join(self.comparison["lines"][1:]) or status)
+            line = Text(" · ".join(self.comparison["lines"][1:]) or verdict, style="bold")
             self.app.notify(self.comparison["lines"][-1] if self.comparison["match"]
                             else "\n".join(self.comparison["lines"][:4]),
                             title=f"rerun: {verdict}",
