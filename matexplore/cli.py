@@ -297,7 +297,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         recorded = (resume.header.get("sweep") or {}).get("seed") if resume else None
         seed = recorded if isinstance(recorded, int) else draw_seed()
     spec = SweepSpec(exp.id, grid, base, args.seeds, seed,
-                     [str(Path(d).resolve()) for d in args.plugin_dir])
+                     [str(d) for d in registry.plugin_dirs])
     limit = args.max_tasks or DEFAULT_MAX_TASKS
     if spec.n_tasks > limit and not args.yes:
         raise UsageError(f"This sweep has {spec.n_tasks} tasks, more than the limit of {limit}; "

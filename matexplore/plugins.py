@@ -79,6 +79,7 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         self.experiments: dict[str, ExperimentEntry] = {}
         self.activations: dict[str, Activation] = {}
+        self.plugin_dirs: list[Path] = []  # directories plugins were loaded from (for workers)
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
 
@@ -255,6 +256,7 @@ def load_registry(plugin_dirs: Sequence[Path | str] = (), *, use_entry_points: b
         dirs: list[Path] = [Path(d) for d in plugin_dirs]
         if use_env:
             dirs += plugin_dirs_from_env()
+        registry.plugin_dirs = [d.resolve() for d in dirs]
         for d in dirs:
             _dir_plugins(registry, d)
         registry.collect()

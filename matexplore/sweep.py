@@ -21,12 +21,14 @@ that dies; a task whose experiment fails is reported on its row and does not sto
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
+import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,10 +181,20 @@ def _task_row(t: dict[str, Any], keys: Sequence[str]) -> list[Any]:
 
 
 # -- the Sweep experiment -------------------------------------------------------------------
+def primary_theory(experiment: Experiment) -> dict[str, str]:
+    """measured key → theory key from the experiment's compare rows. A quantity compared
+    with several theories (e.g. the exact law and the source's formula) keeps its first
+    row, which experiments use for the theory they trust."""
+    out: dict[str, str] = {}
+    for c in experiment.compare:
+        out.setdefault(c.measured, c.theory)
+    return out
+
+
 def sweep_plot(inner: Experiment, spec: SweepSpec, key: str | None = None) -> Plot:
     """Plot ``key`` (mean over seeds; default: the experiment's first compared quantity)
     against the first swept parameter, with its theory value overlaid when there is one."""
-    theory_of = {c.measured: c.theory for c in inner.compare}
+    theory_of = primary_theory(inner)
     key = key or next(iter(theory_of), None) or "finished"
     x = next(iter(spec.grid))
     y = ((f"{key}_theory",) if key in theory_of else ()) + (f"{key}_mean",)
@@ -198,7 +210,7 @@ def make_sweep(entry: ExperimentEntry, spec: SweepSpec, *, scheduler: str | None
     for point in points:  # every grid point must be a valid parameter set before we start
         resolve_params(inner.all_params(), {**spec.base, **point})
     done = _resumed_tasks(spec, resume) if resume is not None else []
-    theory_of = {c.measured: c.theory for c in inner.compare}
+    theory_of = primary_theory(inner)
     n_points = len(points)
 
     class Sweep(Experiment):
@@ -245,10 +257,35 @@ def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
 
     if scheduler:
         return Client(scheduler, timeout="10s"), None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    with _streams_with_fileno():
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
     return Client(cluster), cluster
+
+
+@contextlib.contextmanager
+def _streams_with_fileno() -> Iterator[None]:
+    """Starting worker processes, ``multiprocessing`` passes ``sys.stderr.fileno()`` to a
+    helper process. Inside the TUI, Textual has replaced sys.stdout/stderr with capture
+    objects without a usable descriptor ("bad value(s) in fds_to_keep"); point them at
+    /dev/null meanwhile, which also keeps helper-process output off the screen."""
+    def usable(stream: Any) -> bool:
+        try:
+            return stream.fileno() >= 0
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    if usable(sys.stdout) and usable(sys.stderr):
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    with open(os.devnull, "w") as null:
+        sys.stdout = sys.stderr = null
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
 
 
 def _execute(spec: SweepSpec, points: list[dict[str, Any]], done: list[dict[str, Any]],

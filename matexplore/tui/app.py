@@ -32,15 +32,23 @@ from .modals import ConfirmScreen, ExportScreen, HelpScreen
 from .runview import ParamForm, RunView
 from .sessions import SessionsPane
 from .sources import export_result
+from .sweepdialog import SweepRequest, SweepScreen
 
 __all__ = ["MatexploreApp", "MainScreen"]
+
+
+def _sweep_note(spec: Any, path: Path) -> str:
+    grid = "\n".join(f"  {k} = {', '.join(map(str, v))}" for k, v in spec.grid.items())
+    fixed = "\n".join(f"  {k} = {v}" for k, v in spec.base.items())
+    return (f"sweep over\n{grid}\n{spec.seeds} seeds per point, sweep seed {spec.seed}\n"
+            f"fixed:\n{fixed or '  (defaults)'}\nrecording to {path.name}")
 
 BROWSE, SESSIONS = "tab-browse", "tab-sessions"
 FAST_REPLAY = 10.0
 GIL_SWITCH_INTERVAL = 0.001
 
 # action -> where it applies: "browse", "sessions", "run" (a run tab), "replay" (a replay tab)
-_CONTEXT = {"run": {"run"}, "cancel": {"run", "replay"}, "close_tab": {"run", "replay"},
+_CONTEXT = {"run": {"run"}, "sweep": {"run"}, "cancel": {"run", "replay"}, "close_tab": {"run", "replay"},
             "jump": {"sessions", "replay"}, "fast": {"sessions", "replay"},
             "replay": {"sessions"}, "rerun": {"sessions"}, "delete": {"sessions"},
             "reload": {"sessions"}, "export": {"sessions", "run", "replay"},
@@ -59,6 +67,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+pageup", "next_tab(-1)", "Previous tab", show=False),
         Binding("ctrl+r,f5", "run", "Run"),
         Binding("ctrl+g,f6", "cancel", "Cancel"),
+        Binding("f7", "sweep", "Sweep"),
         Binding("ctrl+w", "close_tab", "Close tab", priority=True, show=False),
         Binding("slash", "filter", "Filter", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -122,7 +131,7 @@ class MainScreen(Screen[None]):
         if ctx not in where:
             return False
         view = self.active_view
-        if action == "run" and view is not None and view.mode != "run":
+        if action in ("run", "sweep") and view is not None and view.mode != "run":
             return False
         if action in ("cancel", "jump") and ctx in ("run", "replay"):
             return True if view is not None and view.running else None
@@ -183,6 +192,50 @@ class MainScreen(Screen[None]):
             return None
         view = await self.open_view(RunView(run.entry.experiment.info(), entry=run.entry,
                                             mode="rerun", session=session))
+        view.attach(run.start())
+        return view
+
+    def action_sweep(self) -> None:
+        """Open the grid editor for the active run tab; start the sweep in a new tab."""
+        view = self.active_view
+        if view is None or view.mode != "run" or view.entry is None:
+            return
+        values, errors = view.query_one(ParamForm).collect()
+        if errors:
+            self.app.notify(f"Sweep refused: {next(iter(errors.values()))}", severity="error",
+                            title="invalid parameter")
+            return
+        entry = view.entry
+        numeric = [n for n, p in entry.experiment.params.items() if p.kind in ("int", "float")]
+        example = f"{numeric[0]}=" if numeric else ""
+
+        async def start(request: SweepRequest | None) -> None:
+            if request is not None:
+                await self.open_sweep(entry, values, request)
+
+        self.app.push_screen(SweepScreen(entry.experiment, example), start)
+
+    async def open_sweep(self, entry: ExperimentEntry, values: dict[str, Any],
+                         request: SweepRequest) -> RunView:
+        """A sweep is a Run of the Sweep experiment: same view, recording and cancel."""
+        from ..runner import Run, draw_seed
+        from ..session import new_session_path
+        from ..sweep import SweepSpec, make_sweep
+
+        seed = values.get("seed")
+        seed = seed if seed is not None else draw_seed()
+        base = {k: v for k, v in values.items() if k not in request.grid and k != "seed"}
+        spec = SweepSpec(entry.id, request.grid, base, request.seeds, seed,
+                         [str(d) for d in self.registry.plugin_dirs])
+        sweep = make_sweep(entry, spec, scheduler=request.scheduler, workers=request.workers,
+                           plot_key=request.plot_key)
+        directory = self.session_dirs[0]
+        directory.mkdir(parents=True, exist_ok=True)
+        path = new_session_path(directory, f"sweep-{entry.id}")
+        run = Run(sweep, {"seed": seed}, record=path, meta={"sweep": spec.to_json()})
+        view = await self.open_view(RunView(sweep.experiment.info(), entry=sweep,
+                                            mode="sweep", note=_sweep_note(spec, path)))
+        view.record_path = path
         view.attach(run.start())
         return view
 
@@ -408,6 +461,8 @@ class MatexploreApp(App[None]):
              self._open_selected),
             ("Run", "Run the current tab's experiment (ctrl+r)", m.action_run),
             ("Cancel run", "Cancel the current tab's run (ctrl+g)", m.action_cancel),
+            ("Sweep", "Run a parameter grid × seeds on Dask from the current tab (F7)",
+             m.action_sweep),
             ("Close tab", "Close the current run tab (ctrl+w)", m.action_close_tab),
             ("Replay session", "Replay the highlighted session at recorded speed",
              m.action_replay),

@@ -14,6 +14,7 @@ from rich.text import Text
 from rich.console import Group
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key
 from textual.message import Message
@@ -68,11 +69,26 @@ class ExperimentTree(Tree[Any]):
             super().__init__()
             self.char = char
 
+    typing = False  # a filter is being typed: a space continues it (else it toggles a node)
+
     def on_key(self, event: Key) -> None:
-        if event.is_printable and event.character and event.character not in " ?/":
+        char = event.character
+        if event.is_printable and char and (char not in " ?/" or (char == " " and self.typing)):
+            self.typing = True
             event.stop()
             event.prevent_default()
-            self.post_message(self.TypeAhead(event.character))
+            self.post_message(self.TypeAhead(char))
+        elif not event.is_printable:
+            self.typing = False
+
+
+class FilterInput(Input):
+    """The filter box: Down moves into the tree (Enter opens the highlighted match)."""
+
+    BINDINGS = [Binding("down", "to_tree", "Tree", show=False)]
+
+    def action_to_tree(self) -> None:
+        self.screen.query_one(ExperimentTree).focus()
 
 
 class BrowserPane(Horizontal):
@@ -91,7 +107,7 @@ class BrowserPane(Horizontal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="browser-left"):
-            yield Input(placeholder="filter (type to search)", compact=True, id="filter",
+            yield FilterInput(placeholder="filter (type to search)", compact=True, id="filter",
                         select_on_focus=False)
             yield ExperimentTree("plugins", id="experiment-tree")
         with VerticalScroll(classes="description", id="description-scroll"):
@@ -108,8 +124,9 @@ class BrowserPane(Horizontal):
         first = None
         for plugin in sorted(self.registry.plugins, key=lambda p: p.error is not None):
             entries = [self.registry.experiments[e] for e in plugin.experiments]
-            hits = [e for e in entries if not needle or needle in
-                    f"{e.id} {e.experiment.title} {plugin.name}".lower()]
+            words = needle.split()  # every word must match (in any order)
+            hits = [e for e in entries if all(w in f"{e.id} {e.experiment.title} "
+                                              f"{plugin.name}".lower() for w in words)]
             broken_hit = plugin.error and (not needle or needle in plugin.name.lower()
                                            or needle in "broken")
             if not hits and not broken_hit:
@@ -155,8 +172,16 @@ class BrowserPane(Horizontal):
         self.rebuild(event.value)
 
     @on(Input.Submitted, "#filter")
-    def _to_tree(self) -> None:
-        self.query_one(ExperimentTree).focus()
+    def _open_match(self) -> None:
+        """Enter in the filter opens the highlighted matching experiment, if any."""
+        tree = self.query_one(ExperimentTree)
+        tree.focus()
+        entry = self.selected
+        if entry is None:  # cursor on a plugin node: take its first matching experiment
+            entry = next((n.data for n in _walk(tree.root)
+                          if isinstance(n.data, ExperimentEntry)), None)
+        if entry is not None:
+            self.post_message(self.Open(entry))
 
     @on(ExperimentTree.TypeAhead)
     def _type_ahead(self, event: ExperimentTree.TypeAhead) -> None:
@@ -179,4 +204,11 @@ class BrowserPane(Horizontal):
 
     def clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""
+        self.query_one(ExperimentTree).typing = False
         self.query_one(ExperimentTree).focus()
+
+
+def _walk(node: Any) -> Any:
+    for child in node.children:
+        yield child
+        yield from _walk(child)

@@ -26,6 +26,7 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                      ("enter", "open a run tab for the experiment")]),
     ("run tab", [("ctrl+r / F5", "run with the form's parameters"),
                  ("ctrl+g / F6", "cancel the run (partial results are kept and saved)"),
+                 ("F7", "sweep: a grid of parameters × seeds on Dask, in a new tab"),
                  ("x", "export the tab's tables (CSV) and summary (JSON)"),
                  ("j", "replay: jump to the end"), ("f", "replay: 4× faster")]),
     ("sessions", [("enter", "replay at the recorded speed"), ("f", "replay 10× faster"),

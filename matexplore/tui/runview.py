@@ -192,11 +192,13 @@ class RunView(Vertical):
 
     def __init__(self, info: dict[str, Any], *, entry: ExperimentEntry | None = None,
                  mode: str = "run", session: Session | None = None,
-                 session_dir: Path | None = None, **kwargs: Any) -> None:
+                 session_dir: Path | None = None, note: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.info = info
         self.entry = entry
-        self.mode = mode  # "run" | "replay" | "rerun"
+        self.note = note  # shown instead of the form (e.g. a sweep's grid)
+        self.mode = mode  # "run" | "replay" | "rerun" | "sweep"
         self.session = session
         self.session_dir = session_dir
         self.source: Source | None = None
@@ -233,7 +235,7 @@ class RunView(Vertical):
                         yield Button("Cancel", id="cancel", variant="error", compact=True,
                                      disabled=True)
                 else:
-                    yield Static(self._recorded_params(), classes="recorded-params")
+                    yield Static(self.note or self._recorded_params(), classes="recorded-params")
                     with Horizontal(classes="buttons"):
                         yield Button("Stop", id="cancel", variant="error", compact=True)
             with Vertical(classes="run-output"):
@@ -578,7 +580,7 @@ class RunView(Vertical):
 
     def tab_label(self) -> str:
         short = self.info.get("id", "?").split(".", 1)[-1]
-        prefix = {"replay": "⟲ ", "rerun": "↻ "}.get(self.mode, "")
+        prefix = {"replay": "⟲ ", "rerun": "↻ ", "sweep": "Σ "}.get(self.mode, "")
         return f"{STATUS_ICONS.get(self.status, '?')} {prefix}{short}"
 
     def result(self) -> dict[str, Any] | None:

@@ -170,3 +170,18 @@ def test_cli_sweep_json_and_limits(toy_dir, tmp_path):
     rep = subprocess.run([sys.executable, "-m", "matexplore.cli", "replay",
                           str(tmp_path / "s.jsonl"), "--headless"], capture_output=True, text=True)
     assert json.loads(rep.stdout) == out
+
+
+def test_theory_column_uses_the_first_compare_row():
+    """A quantity compared with the exact law and with a source formula: the sweep's
+    K_theory must be the first (trusted) one, not whichever comes last."""
+    from matexplore import Compare, Experiment
+    from matexplore.sweep import primary_theory
+
+    class E(Experiment):
+        id = "x.y"
+        title = "t"
+        compare = (Compare("exact", theory="m_exact", measured="m"),
+                   Compare("source", theory="m_source", measured="m"))
+
+    assert primary_theory(E()) == {"m": "m_exact"}
