@@ -18,13 +18,14 @@ non-finite floats are encoded as the strings "NaN", "Infinity", "-Infinity".
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 Scalar = Union[int, float, str, None]
 
-__all__ = ["Frame", "Table", "Series", "Plot", "Compare", "RunState", "to_json_value",
+__all__ = ["Frame", "Table", "Series", "Plot", "Compare", "RunState", "FrameBuffer", "to_json_value",
            "from_json_value", "Scalar"]
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -276,3 +277,24 @@ def merge_frames(frames: Sequence[Frame]) -> Frame:
         summary.update(f.summary)
     return Frame(step=step, total=total, tables=tables, series=series, summary=summary,
                  message=message)
+
+
+class FrameBuffer:
+    """Frames pushed by a worker thread and taken by a view, merged into one delta.
+
+    This is the coalescing buffer between a run (or a replay) and the UI: however many
+    frames arrive between two polls, the view gets one :func:`merge_frames` of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._frames: list[Frame] = []
+
+    def push(self, frame: Frame) -> None:
+        with self._lock:
+            self._frames.append(frame)
+
+    def take(self) -> Frame | None:
+        """Everything pushed since the last call, merged (None if nothing was)."""
+        with self._lock:
+            frames, self._frames = self._frames, []
+        return merge_frames(frames) if frames else None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .experiment import Cancelled, ExperimentError, RunContext
-from .frames import Frame, RunState, merge_frames
+from .frames import Frame, FrameBuffer, RunState
 from .params import Params, resolve_params
 from .plugins import ExperimentEntry
 from .session import SessionWriter
@@ -83,8 +83,8 @@ class Run:
         self.elapsed = 0.0
         self.done = threading.Event()
         self._cancel = threading.Event()
-        self._lock = threading.Lock()
-        self._pending: list[Frame] = []
+        self._lock = threading.Lock()  # guards self.state
+        self._updates = FrameBuffer()
         self._thread: threading.Thread | None = None
 
     @property
@@ -122,9 +122,7 @@ class Run:
 
     def take_update(self) -> Frame | None:
         """All frames since the last call, merged into one (None if there were none)."""
-        with self._lock:
-            frames, self._pending = self._pending, []
-        return merge_frames(frames) if frames else None
+        return self._updates.take()
 
     # -- execution ------------------------------------------------------------------------
     def execute(self) -> Run:
@@ -168,7 +166,7 @@ class Run:
             writer.write_frame(frame, time.monotonic() - (self.started or 0.0))
         with self._lock:
             self.state.apply(frame)
-            self._pending.append(frame)
+        self._updates.push(frame)
 
     # -- results --------------------------------------------------------------------------
     def result(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..frames import Frame, RunState, merge_frames, to_json_value
+from ..frames import Frame, FrameBuffer, RunState, to_json_value
 from ..session import Session, replay_frames
 
 __all__ = ["Source", "ReplaySource", "export_result"]
@@ -53,8 +53,8 @@ class ReplaySource:
         self.done = threading.Event()
         self._cancel = threading.Event()
         self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._pending: list[Frame] = []
+        self._lock = threading.Lock()  # guards self.state
+        self._updates = FrameBuffer()
 
     @property
     def experiment_id(self) -> str:
@@ -72,7 +72,7 @@ class ReplaySource:
                 break
             with self._lock:
                 self.state.apply(frame)
-                self._pending.append(frame)
+            self._updates.push(frame)
         if self._cancel.is_set():
             self.status, self.error = "cancelled", "replay stopped"
         else:
@@ -107,9 +107,7 @@ class ReplaySource:
         return self.done.wait(timeout)
 
     def take_update(self) -> Frame | None:
-        with self._lock:
-            frames, self._pending = self._pending, []
-        return merge_frames(frames) if frames else None
+        return self._updates.take()
 
     def result(self) -> dict[str, Any]:
         out = self.session.result()
