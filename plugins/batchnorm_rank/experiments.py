@@ -102,9 +102,13 @@ def make_chain(p: Params, ctx: RunContext, weights: str, d: int) -> Any:
                    p.sampler, ctx.rng)
 
 
-def below_message(s: Any) -> str | None:
-    return (f"layer {s.layer}: λ_min < 1e−300·λ_max — below the representable range, "
-            "log_min_eig reported as null" if s.min_eig_below_range else None)
+def layer_message(s: Any, depth: int) -> str:
+    """Status line of a layer: progress, and a warning when λ_min left the double range."""
+    text = f"layer {s.layer} / {depth}"
+    if s.min_eig_below_range:
+        text += (": λ_min < 1e−300·λ_max — below the representable range, "
+                 "log_min_eig reported as null")
+    return text
 
 
 class Depth(Experiment):
@@ -176,7 +180,7 @@ orthogonal weights: no collapse; equilibrium mean log-eig −n/d, variance n²/d
             "min_eig_below_range": int(s.min_eig_below_range),
             "var_log_eig": None if s.min_eig_below_range else float(logs.var()),
             "dead_rows": s.dead_rows, "layer": s.layer}
-        return Frame(step=s.layer, total=p.depth, message=below_message(s),
+        return Frame(step=s.layer, total=p.depth, message=layer_message(s, p.depth),
                      tables={"layers": Table(list(LAYER_COLUMNS),
                                              [layer_row(s, theory, d, n)]),
                              "eig_histogram": eig_histogram(s.eigs, n)},
@@ -241,7 +245,7 @@ m·log(2/d) + Σψ((d−i+1)/2) for gaussian W.
             summary |= {f"mean_dlogdet_weights_{w}": sums[w] / layer for w in chains}
             yield Frame(step=layer, total=p.depth, summary=summary | static,
                         tables={"layers": Table(columns, [row + [math.sqrt(d), n]])},
-                        message=below_message(stats["gaussian"]))
+                        message=layer_message(stats["gaussian"], p.depth))
 
 
 class Settle(Experiment):
@@ -287,12 +291,13 @@ settle at √d. One row per width in table `widths`.
                     return
                 if layer % 10 == 0 and layer < p.depth:
                     yield Frame(step=k * p.depth + layer, total=total,
-                                message=f"width {d}: layer {layer}")
+                                message=f"width {d}: layer {layer} / {p.depth}")
             pred = th.settle_prediction(d, p.batch)
             row = [d, math.sqrt(d), p.batch, s.participation_ratio, s.entropy_rank,
                    s.numerical_rank, s.mean_log_eig, s.log_min_eig, pred,
                    s.participation_ratio / pred, s.entropy_rank / math.sqrt(d)]
             yield Frame(step=(k + 1) * p.depth, total=total,
+                        message=f"width {d} done ({k + 1} / {len(p.widths)} widths)",
                         tables={"widths": Table(columns, [row])},
                         summary={"settle_prediction_last": pred,
                                  "participation_ratio_last": s.participation_ratio,

@@ -119,6 +119,7 @@ coordinates with the end-to-end flow. min_sigma_gap reports near-collisions of s
             row = [float(times[i]), e_fac, energy.value(x_e2e), energy.value(x_svd), row_e2e,
                    row_svd, bal, energy.value(x_src), row_src]
             yield Frame(step=i, total=p.steps,
+                        message=f"N = {_fmt_depth(depth)}: t = {times[i]:.3g} / {p.t_end:g}",
                         tables={"trajectory": Table(
                             ["t", "energy_factors", "energy_e2e", "energy_svd", "max_abs_diff_e2e",
                              "max_abs_diff_svd", "balance_error", "energy_svd_source",
@@ -218,7 +219,7 @@ at a rank-1 saddle are kept and counted (status). {_FLOW_TEXT}"""
             row = [i, float(er0[i]), er, x12, x21,
                    1.0 / x12 if d == 2 and x12 != 0 else None, _STATUS[status],
                    energy.value(x)]
-            yield Frame(step=len(fin), total=p.seeds,
+            yield Frame(step=len(fin), total=p.seeds, message=f"seed {len(fin)} / {p.seeds} done",
                         tables={"seeds": Table(["seed", "erank_initial", "erank_final", "x12",
                                                 "x21", "x21_hyperbola", "status", "energy_final"],
                                                [row])},
@@ -298,7 +299,7 @@ horizons cost minutes at d = 10). {_FLOW_TEXT}"""
         settings = [self._setting(p, v) for v in values]
         yield Frame(message="compiling/loading the numba kernel…", total=len(values) * p.seeds)
         done = 0
-        for value, (d, kind, k, std) in zip(values, settings):
+        for j, (value, (d, kind, k, std)) in enumerate(zip(values, settings), start=1):
             energy = th.make_energy(kind, d, ctx.rng, sparsity=k)
             x0s = std * ctx.rng.standard_normal((p.seeds, d, d))
             er0 = th.effective_rank(np.linalg.svd(x0s, compute_uv=False))
@@ -307,12 +308,15 @@ horizons cost minutes at d = 10). {_FLOW_TEXT}"""
             for _, x, _status in _many_seeds(x0s, energy, p.depth, t_end, ctx):
                 fin.append(float(th.effective_rank(np.linalg.svd(x, compute_uv=False))))
                 done += 1
-                yield Frame(step=done, total=len(values) * p.seeds, series={"erank_final": fin[-1:]})
+                yield Frame(step=done, total=len(values) * p.seeds,
+                            message=f"{p.vary} = {value:g}: seed {len(fin)} / {p.seeds} done",
+                            series={"erank_final": fin[-1:]})
             if len(fin) < p.seeds:
                 return
             row = [float(value), float(np.mean(er0)), float(np.mean(fin)),
                    float(np.std(fin, ddof=1)), d, k if kind == "completion" else None, std, t_end]
-            yield Frame(tables={"sweep": Table(["value", "mean_erank_initial", "mean_erank_final",
+            yield Frame(message=f"{p.vary} = {value:g} done ({j} / {len(values)} values)",
+                        tables={"sweep": Table(["value", "mean_erank_initial", "mean_erank_final",
                                                 "sd_erank_final", "d", "sparsity", "init_std",
                                                 "t_end"],
                                                [row])},

@@ -132,12 +132,14 @@ The deviation is O(1/√d) per layer and accumulates with depth.
             if mean is not None:
                 series["rho_mc"] = [mean]
             yield Frame(step=ell, total=p.depth, tables={"layers": Table(cols, [row])},
-                        series=series,
+                        series=series, message=f"layer {ell} / {p.depth}",
                         summary={"rho_L_theory": rt, "rho_L_mc": mean, "rho_L_se": se,
                                  "rho_L_z": z})
         if mc is None:
             yield Frame(message="no Monte-Carlo (pairs = 0 or a custom kernel): rho_mc is null",
                         summary={"message": "no Monte-Carlo: rho_mc is null"})
+        elif theory["summary"].get("message"):
+            yield Frame(message=theory["summary"]["message"])
 
 
 def _nan_none(x: float) -> float | None:

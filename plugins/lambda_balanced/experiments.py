@@ -477,6 +477,7 @@ B_jj, mean of B_jk² over j < k, mean of (B_jj − grand mean)²) give the stand
             row["var_diag_source"] = moments["var_diag_source"]
             low = scheme.lower()
             yield Frame(step=idx + 1, total=len(th.SCHEMES),
+                        message=f"{scheme} done ({idx + 1} / {len(th.SCHEMES)} schemes)",
                         tables={"inits": Table(list(row), [list(row.values())])},
                         summary={f"{k}_{low}": row[k] for k in
                                  ("mean_theory", "mean_mc", "mean_se", "var_offdiag_theory",

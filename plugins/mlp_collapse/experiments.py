@@ -138,6 +138,7 @@ chi2 (one χ²_{d_ℓ} draw per layer), matrix (explicit W and x: O(d²), for va
         below, above = np.zeros(L, np.int64), np.zeros(L, np.int64)
         calls = [(int(s), n, w, mode, hist.lo, hist.inv_width, HIST_BINS, LOG_1E4, LOG_100)
                  for s, n in zip(seeds, sizes)]
+        note = f" (widths given: depth = {L})" if p.widths else ""
         last, done = time.monotonic(), 0
         for i, (m, m2, h, b, a, nm, nm2) in _map_in_order(ctx, K.norms_chunk, calls,
                                                           _threads()):
@@ -149,7 +150,8 @@ chi2 (one χ²_{d_ℓ} draw per layer), matrix (explicit W and x: O(d²), for va
             done += sizes[i]
             if i == len(sizes) - 1 or time.monotonic() - last > FRAME_EVERY:
                 last = time.monotonic()
-                yield self._frame(done, p.networks, exact, mom, nsq, hist, below, above)
+                yield self._frame(done, p.networks, exact, mom, nsq, hist, below, above,
+                                  f"sampling: {done:,} / {p.networks:,} networks{note}")
 
     @staticmethod
     def _exact_columns(widths: list[int]) -> dict[str, np.ndarray]:
@@ -172,7 +174,8 @@ chi2 (one χ²_{d_ℓ} draw per layer), matrix (explicit W and x: O(d²), for va
                 "frac_above_10_source": 1 - T.gaussian_cdf(LOG_100, ms, vs)}
 
     def _frame(self, done: int, total: int, ex: dict, mom: Moments, nsq: Moments,
-               hist: LayerHistogram, below: np.ndarray, above: np.ndarray) -> Frame:
+               hist: LayerHistogram, below: np.ndarray, above: np.ndarray,
+               message: str) -> Frame:
         L = len(mom.mean)
         rows = []
         for j in range(L):
@@ -188,7 +191,7 @@ chi2 (one χ²_{d_ℓ} draw per layer), matrix (explicit W and x: O(d²), for va
         summary = dict(zip(self.COLUMNS[1:], rows[-1][1:]))
         summary.update(mean_norm_sq=float(nsq.mean[0]), mean_norm_sq_exact=1.0,
                        mean_norm_sq_se=_none_if_nan(float(nsq.se[0])), networks_done=done)
-        return Frame(step=done, total=total,
+        return Frame(step=done, total=total, message=message,
                      tables={"layers": Table(self.COLUMNS, rows, replace=True),
                              "histogram": self._histogram(ex, hist, L, mom)},
                      summary=summary)
@@ -292,6 +295,7 @@ in log space: no underflow), chi2 (the same step from its sufficient statistics
         rows = [list(r) for r in zip(*cols)]
         rows = [[int(r[0])] + [float(v) for v in r[1:]] for r in rows]
         return Frame(step=done, total=total,
+                     message=f"sampling: {done:,} / {total:,} networks",
                      tables={"layers": Table(self.COLUMNS, rows, replace=True)},
                      summary={**dict(zip(self.COLUMNS[1:], rows[-1][1:])),
                               "networks_done": done})
@@ -474,6 +478,7 @@ is 1/12): leading order is −n(n+1)/(2d) (mean_leading_corrected; the corrected
             summary = dict(zip(self.COLUMNS, row))
             summary.update(max_abs_z_exact=zmax, zero=0.0)
             yield Frame(step=j + 1, total=len(p.n),
+                        message=f"n = {n}: {p.samples:,} matrices done ({j + 1} / {len(p.n)})",
                         tables={"logdet": Table(self.COLUMNS, [row])}, summary=summary)
 
     @staticmethod
@@ -541,6 +546,7 @@ lognormal log D²_ii ~ N(0, 1); uniform D²_ii ~ U(0, 1); two-level D² = 1 on t
             done += sizes[i]
             mc, se = float(mom.mean[0]), _none_if_nan(float(mom.se[0]))
             yield Frame(step=done, total=p.samples,
+                        message=f"sampling: {done:,} / {p.samples:,} Haar draws",
                         tables={"running": Table(["samples", "mc", "mc_se", "claimed",
                                                   "fischer_lower", "jensen_upper"],
                                                  [[done, mc, se, th["claimed"],
