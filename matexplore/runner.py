@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .experiment import Cancelled, ExperimentError, RunContext
-from .frames import Frame, FrameBuffer, RunState
+from .frames import Frame, FrameBuffer, RunState, to_json_value
 from .params import Params, resolve_params
 from .plugins import ExperimentEntry
 from .session import SessionWriter
@@ -174,5 +174,6 @@ class Run:
         with self._lock:
             body = self.state.result()
         return {"experiment": self.experiment_id,
-                "params": dict(self.params.to_dict(), seed=self.seed), "seed": self.seed,
+                "params": to_json_value(dict(self.params.to_dict(), seed=self.seed)),
+                "seed": self.seed,
                 "status": self.status, "error": self.error, **body, **self.meta}
