@@ -23,7 +23,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -139,9 +139,6 @@ class Registry:
             info = self._info_for(impl.plugin_name)
             for obj in self._call(info, impl, "matexplore_experiments"):
                 self._add_experiment(info, obj)
-        # pluggy calls hooks last-registered-first; list in load order
-        for info in self.plugins:
-            info.experiments.sort(key=lambda e: list(self.experiments).index(e))
 
     def _add_experiment(self, info: PluginInfo, obj: Any) -> None:
         try:
@@ -193,11 +190,7 @@ def _entry_point_plugins(registry: Registry) -> None:
             continue
         version = ep.dist.version if ep.dist is not None else "unknown"
         info = PluginInfo(ep.name, version, f"entry point {ep.value}")
-        registry.add_module(info, _loader(ep))
-
-
-def _loader(ep: EntryPoint) -> Any:
-    return lambda: ep.load()
+        registry.add_module(info, ep.load)
 
 
 def _dir_plugins(registry: Registry, directory: Path) -> None:
