@@ -10,9 +10,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .activations import Activation
 from .experiment import Cancelled, Experiment, ExperimentError, RunContext
-from .frames import Compare, Frame, Plot, Series, Table
+from .frames import Check, Compare, Frame, Plot, Series, Table
 from .hookspecs import hookimpl
+from .montecarlo import Chunk
 from .params import Bool, Choice, Float, FloatList, Int, IntList, Params, ParamError
+from .stats import RunningStats
 
 try:
     __version__ = version("matexplore")
@@ -28,7 +30,7 @@ def registered_activations() -> dict[str, Activation]:
 
 
 __all__ = [
-    "Activation", "Bool", "Cancelled", "Choice", "Compare", "Experiment", "ExperimentError",
-    "Float", "FloatList", "Frame", "Int", "IntList", "ParamError", "Params", "Plot",
-    "RunContext", "Series", "Table", "__version__", "hookimpl", "registered_activations",
+    "Activation", "Bool", "Cancelled", "Check", "Choice", "Chunk", "Compare", "Experiment",
+    "ExperimentError", "Float", "FloatList", "Frame", "Int", "IntList", "ParamError", "Params",
+    "Plot", "RunContext", "RunningStats", "Series", "Table", "__version__", "hookimpl", "registered_activations",
 ]

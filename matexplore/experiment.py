@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from .frames import Compare, Frame, Plot
+from .frames import Check, Compare, Frame, Plot
 from .params import Param, Params, Seed
+
+if TYPE_CHECKING:
+    from .montecarlo import Chunk
 
 __all__ = ["Experiment", "RunContext", "Cancelled", "ExperimentError", "ID_PATTERN",
            "check_experiment"]
@@ -42,18 +45,31 @@ class RunContext:
     """Everything a running experiment may use besides its parameters.
 
     * ``seed`` — the run's integer seed; ``rng`` — a NumPy ``Generator`` seeded from it.
-    * ``cancelled`` — True once the user asked to stop; check it between chunks of work
-      (every few tens of milliseconds) and return, or call :meth:`check`.
-    * :meth:`child_seeds` — independent 32-bit seeds (``SeedSequence.spawn``) for numba
-      kernels, which keep their own per-thread random state: seed it *inside* the njit
-      function with ``np.random.seed(s)``.
+    * ``threads`` — how many cores this run may use for its kernels (``$MATEXPLORE_THREADS``
+      or every core by default; the TUI passes its own default).
+    * ``cancelled`` — True once the user asked to stop. The runner stops pulling frames at
+      the next ``yield``, so check it only inside long stretches between yields (or call
+      :meth:`check`).
+    * Monte-Carlo toolkit (see :mod:`matexplore.montecarlo`): :meth:`chunks` and
+      :meth:`map_chunks` split ``total`` samples into chunks with their own ``Generator``
+      and handle cancellation and ordering; :meth:`generators` hands out Generators;
+      :meth:`due` throttles frames.
+    * :meth:`child_seeds` — 32-bit seeds for kernels that seed numba's legacy global RNG.
+      Deprecated: pass ``Generator`` objects into ``njit`` kernels instead (faster ziggurat
+      normals, no per-thread global state).
     """
 
-    def __init__(self, seed: int, cancel_event: threading.Event | None = None) -> None:
+    def __init__(self, seed: int, cancel_event: threading.Event | None = None,
+                 threads: int | None = None) -> None:
+        from .montecarlo import default_threads
+
         self.seed = int(seed)
         self._seq = np.random.SeedSequence(self.seed)
         self.rng = np.random.default_rng(self._seq.spawn(1)[0])
         self._cancel = cancel_event or threading.Event()
+        self.threads = max(1, int(threads)) if threads else default_threads()
+        self._streams = 0  # streams handed out so far (chunks / generators calls, in order)
+        self._throttles: dict[float, Any] = {}
 
     @property
     def cancelled(self) -> bool:
@@ -64,8 +80,59 @@ class RunContext:
         if self._cancel.is_set():
             raise Cancelled()
 
+    def _next_stream(self) -> int:
+        self._streams += 1
+        return self._streams
+
+    def generators(self, n: int) -> list[np.random.Generator]:
+        """``n`` independent Generators (PCG64) from the run seed, one per unit of work.
+
+        Each call opens a new stream, so results depend only on the seed and on the order
+        of calls in ``run`` — never on threads or scheduling."""
+        from .montecarlo import generator
+
+        stream = self._next_stream()
+        return [generator(self.seed, stream, i) for i in range(int(n))]
+
+    def chunks(self, total: int, size: int) -> Iterator[Chunk]:
+        """Split ``total`` samples into chunks of ``size`` (the last one shorter).
+
+        Yields :class:`~matexplore.montecarlo.Chunk` objects (``index``, ``start``,
+        ``size``, ``done``, ``total``, ``last``, ``rng``) and stops quietly once the run is
+        cancelled. Use it when the loop body runs in this thread; for kernels on several
+        cores use :meth:`map_chunks`."""
+        from .montecarlo import iter_chunks
+
+        return iter_chunks(self.seed, self._next_stream(), total, size, lambda: self.cancelled)
+
+    def map_chunks(self, kernel: Callable[..., Any], total: int, size: int, *args: Any,
+                   threads: int | None = None) -> Iterator[tuple[Chunk, Any]]:
+        """``(chunk, kernel(chunk.rng, chunk.size, *args))`` for each chunk, in order.
+
+        Up to ``threads`` (default ``ctx.threads``) kernel calls run at once on a thread
+        pool — compile the kernel with ``njit(nogil=True)`` so they really run in
+        parallel. Results come back in chunk order, so merging them as they arrive gives
+        bit-identical results for any number of threads. Stops starting chunks once the run
+        is cancelled."""
+        from .montecarlo import iter_chunks, map_chunks
+
+        chunks = iter_chunks(self.seed, self._next_stream(), total, size,
+                             lambda: self.cancelled)
+        return map_chunks(kernel, chunks, args, threads or self.threads,
+                          lambda: self.cancelled)
+
+    def due(self, seconds: float = 0.25) -> bool:
+        """True at most once per ``seconds`` (and the first time): yield a frame only then."""
+        from .montecarlo import Throttle
+
+        throttle = self._throttles.get(seconds)
+        if throttle is None:
+            throttle = self._throttles[seconds] = Throttle(seconds)
+        return throttle.due()
+
     def child_seeds(self, n: int) -> np.ndarray:
-        """``n`` independent seeds in [0, 2**32) derived from the run seed.
+        """``n`` independent seeds in [0, 2**32) derived from the run seed (deprecated:
+        prefer :meth:`chunks` / :meth:`generators`).
 
         Deterministic given the order of calls; use one per chunk of work so results
         do not depend on how chunks are scheduled."""
@@ -77,7 +144,8 @@ class Experiment:
     """Base class for experiments; subclass it and fill in the class attributes.
 
     ``plot`` names the main theory-vs-simulation curve (a :class:`Plot` over one table);
-    ``compare`` lists the summary panel rows (:class:`Compare`: theory key, measured key).
+    ``compare`` lists the summary panel rows (:class:`Compare`: theory key, measured key,
+    optional SE / source / tolerance); ``checks`` lists yes/no results (:class:`Check`).
     ``version`` defaults to the plugin's version; bump it when results change.
     """
 
@@ -87,6 +155,7 @@ class Experiment:
     params: ClassVar[Mapping[str, Param]] = {}
     plot: ClassVar[Plot | None] = None
     compare: ClassVar[Sequence[Compare]] = ()
+    checks: ClassVar[Sequence[Check]] = ()
 
     def run(self, params: Params, ctx: RunContext) -> Iterator[Frame]:
         """Yield frames; may ``return`` early when ``ctx.cancelled`` becomes true."""
@@ -106,7 +175,8 @@ class Experiment:
         return {"id": cls.id, "title": cls.title, "description": cls.description,
                 "params": {n: p.spec() for n, p in cls.all_params().items()},
                 "plot": cls.plot.to_json() if cls.plot else None,
-                "compare": [c.to_json() for c in cls.compare]}
+                "compare": [c.to_json() for c in cls.compare],
+                "checks": [c.to_json() for c in cls.checks]}
 
 
 def check_experiment(obj: Any) -> type[Experiment] | Experiment:

@@ -25,7 +25,7 @@ from typing import Any, Union
 
 Scalar = Union[int, float, str, None]
 
-__all__ = ["Frame", "Table", "Series", "Plot", "Compare", "RunState", "FrameBuffer", "to_json_value",
+__all__ = ["Frame", "Table", "Series", "Plot", "Compare", "Check", "RunState", "FrameBuffer", "to_json_value",
            "from_json_value", "Scalar"]
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -175,17 +175,52 @@ class Plot:
 
 @dataclass(frozen=True)
 class Compare:
-    """A row of the summary panel "quantity | theory | measured | error": the names of
-    two summary keys (and optionally a standard-error key for the measurement)."""
+    """A row of the summary panel: a theory value beside the measurement.
+
+    Fields are *summary keys* (names in ``Frame.summary``), except ``label``/``help``/``tol``:
+
+    * ``theory`` — the exact or corrected prediction; ``measured`` — the simulation's value;
+    * ``se`` — the measurement's standard error. With it the error is shown in SE and the
+      row is marked ✓ when |measured − theory| ≤ 4 SE;
+    * ``tol`` — for deterministic comparisons without an SE (closed form vs ODE, …): the
+      row is marked ✓ when |measured − theory| ≤ tol · max(1, |theory|);
+      with neither ``se`` nor ``tol`` the row shows the error in % and no mark;
+    * ``source`` — what the source document's formula gives, shown in its own "source says"
+      column and checked against the measurement by the same rule, so a wrong source reads
+      as the source being wrong, not the simulation;
+    * ``help`` — the row's formula / meaning, shown for the focused row.
+    """
 
     label: str
     theory: str
     measured: str
     se: str | None = None
+    source: str | None = None
+    tol: float | None = None
+    help: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "theory": self.theory, "measured": self.measured,
-                "se": self.se}
+                "se": self.se, "source": self.source, "tol": self.tol, "help": self.help}
+
+
+@dataclass(frozen=True)
+class Check:
+    """A yes/no result of the run, e.g. "bound A holds at every layer".
+
+    ``holds`` is the summary key of a 0/1 (or boolean) value; ``detail`` optionally names a
+    summary key shown beside it (``detail_label``, e.g. "worst ratio"). The summary panel
+    shows "bound A holds" or "bound A violated (worst ratio 55)" instead of raw 0/1."""
+
+    label: str
+    holds: str
+    detail: str | None = None
+    detail_label: str = ""
+    help: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "holds": self.holds, "detail": self.detail,
+                "detail_label": self.detail_label, "help": self.help}
 
 
 class RunState:

@@ -66,8 +66,9 @@ class Run:
 
     def __init__(self, entry: ExperimentEntry, params: Params | Mapping[str, Any] | None = None,
                  *, record: str | Path | None = None, series_limit: int | None = None,
-                 meta: Mapping[str, Any] | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None, threads: int | None = None) -> None:
         exp = entry.experiment
+        self.threads = threads  # cores for the kernels (None: $MATEXPLORE_THREADS or all)
         self.meta = dict(meta or {})  # extra top-level keys for header and result (sweeps)
         self.entry = entry
         self.params = params if isinstance(params, Params) else resolve_params(
@@ -128,7 +129,7 @@ class Run:
     def execute(self) -> Run:
         """Run to the end in the calling thread (what the worker thread runs)."""
         writer = SessionWriter(self.record_path, self.header()) if self.record_path else None
-        ctx = RunContext(self.seed, self._cancel)
+        ctx = RunContext(self.seed, self._cancel, threads=self.threads)
         self.started = time.monotonic()
         self.status = "running"
         gen = None
