@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
+from matexplore.runner import limit_blas_threads
 from matexplore_plugins.batchnorm_rank import kernels as K
 from matexplore_plugins.batchnorm_rank.chain import BNChain
 
@@ -52,9 +53,30 @@ def plain_numpy_layers(d: int, n: int, layers: int, weights: str, seed: int = 0)
     return layers / (time.perf_counter() - t0)
 
 
-def chain_layers(d: int, n: int, layers: int, weights: str, sampler: str) -> float:
+def chain_layers(d: int, n: int, layers: int, weights: str, sampler: str,
+                 threads: int = 1) -> float:
     """Layers/s of the plugin's chain (compiled kernels, state in QR form)."""
-    c = BNChain(d, n, weights, False, None, sampler, np.random.default_rng(0))
+    c = BNChain(d, n, weights, False, None, sampler, np.random.default_rng(0), threads)
+    c.step()
+    t0 = time.perf_counter()
+    for _ in range(layers):
+        c.step()
+    return layers / (time.perf_counter() - t0)
+
+
+class NumPyDrawChain(BNChain):
+    """The previous full Gaussian sampler: W drawn by NumPy's bulk fill, then W·Q."""
+
+    def weight_step(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
+        W = self.rng.standard_normal((self.d, self.d)) / np.sqrt(self.d)
+        q, r, dl = K.refactor(W @ self.Q)
+        self.Q, self.R = q, r @ self.R
+        self.logdet += dl
+        return dl
+
+
+def old_chain_layers(d: int, n: int, layers: int) -> float:
+    c = NumPyDrawChain(d, n, "gaussian", False, None, "full", np.random.default_rng(0))
     c.step()
     t0 = time.perf_counter()
     for _ in range(layers):
@@ -85,8 +107,12 @@ def breakdown(d: int, n: int) -> dict[str, float]:
     W = rng.standard_normal((d, d))
     M = W @ c.Q
     DQ = np.empty_like(c.Q)
+    w = np.empty((d, d))
     return {
-        "draw W (d×d normals)": best_of(lambda: rng.standard_normal((d, d))),
+        "draw W, NumPy bulk fill (old)": best_of(lambda: rng.standard_normal((d, d))),
+        "draw W, numba Generator, 1 thr": best_of(lambda: K.fill_normal(rng, w, 1.0)),
+        "draw+matmul W·Q, 1 thread": best_of(lambda: K.gaussian_image(c.Q, rng, 1)),
+        "draw+matmul W·Q, 2 threads": best_of(lambda: K.gaussian_image(c.Q, rng, 2)),
         "matmul W·Q": best_of(lambda: W @ c.Q),
         "2 thin QRs (d×n)": 2 * best_of(lambda: np.linalg.qr(M)),
         "BN kernel (+ Q·R)": best_of(lambda: K.bn_scale(c.Q @ c.R, c.Q, n, DQ)),
@@ -101,13 +127,17 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=1024)
     ap.add_argument("--n", type=int, default=64)
     a = ap.parse_args()
+    limit_blas_threads()  # as in the app: one BLAS thread per process
     d, n, L = a.d, a.n, a.layers
     print(f"batchnorm_rank benchmark: d = {d}, n = {n}, {L} layers per timing")
     print("\n== layers per second ==")
     plain_g = plain_numpy_layers(d, n, L, "gaussian")
     plain_o = plain_numpy_layers(d, n, max(3, L // 10), "orthogonal")
     rows = [("plain NumPy loop, gaussian", plain_g, plain_g),
-            ("plugin full, gaussian", chain_layers(d, n, L, "gaussian", "full"), plain_g),
+            ("previous plugin full, gaussian (NumPy W draw)", old_chain_layers(d, n, L), plain_g),
+            ("plugin full, gaussian, 1 thread", chain_layers(d, n, L, "gaussian", "full"), plain_g),
+            ("plugin full, gaussian, 2 threads",
+             chain_layers(d, n, L, "gaussian", "full", 2), plain_g),
             ("plugin reduced, gaussian", chain_layers(d, n, L, "gaussian", "reduced"), plain_g),
             ("plain NumPy loop, orthogonal (QR d×d)", plain_o, plain_o),
             ("plugin full, orthogonal (reflections)",

@@ -57,9 +57,10 @@ class BNChain:
     """The state (Q, R, log det HᵀH) of one network and its layer step."""
 
     def __init__(self, d: int, n: int, weights: str, center: bool, act: ArrayFn | None,
-                 sampler: str, rng: np.random.Generator) -> None:
+                 sampler: str, rng: np.random.Generator, threads: int = 1) -> None:
         self.d, self.n, self.weights, self.sampler, self.act, self.rng = (
             d, n, weights, sampler, act, rng)
+        self.threads = threads
         self.P = centring_basis(n) if center else None
         self.m = n - 1 if center else n
         H0 = rng.standard_normal((d, n))
@@ -76,7 +77,8 @@ class BNChain:
 
     def weight_step(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
         """H → W·H; returns Δ log det = log det((WQ)ᵀWQ) (None if cancelled meanwhile)."""
-        M = K.weight_image(self.Q, self.rng, self.weights, self.sampler, cancelled)
+        M = K.weight_image(self.Q, self.rng, self.weights, self.sampler, cancelled,
+                           self.threads)
         if M is None:
             return None
         q, r, dl = K.refactor(M)

@@ -99,7 +99,7 @@ def make_chain(p: Params, ctx: RunContext, weights: str, d: int) -> Any:
     from .chain import BNChain
 
     return BNChain(d, p.batch, weights, p.center, resolve_activation(p.activation),
-                   p.sampler, ctx.rng)
+                   p.sampler, ctx.rng, threads=ctx.threads)
 
 
 def layer_message(s: Any, depth: int) -> str:
@@ -111,8 +111,13 @@ def layer_message(s: Any, depth: int) -> str:
     return text
 
 
+#: Results changed in 2: the full Gaussian W is drawn from per-block Generator streams.
+VERSION = "2"
+
+
 class Depth(Experiment):
     id = "batchnorm-rank.depth"
+    version = VERSION
     title = "Batch norm: rank of the batch Gram through depth"
     description = f"""{MODEL}
 
@@ -196,6 +201,7 @@ orthogonal weights: no collapse; equilibrium mean log-eig −n/d, variance n²/d
 
 class CompareWeights(Experiment):
     id = "batchnorm-rank.compare"
+    version = VERSION
     title = "Batch norm: gaussian vs orthogonal weights side by side"
     description = f"""{MODEL}
 
@@ -250,6 +256,7 @@ m·log(2/d) + Σψ((d−i+1)/2) for gaussian W.
 
 class Settle(Experiment):
     id = "batchnorm-rank.settle"
+    version = VERSION
     title = "Batch norm: where the rank settles, against √d"
     description = f"""{MODEL}
 

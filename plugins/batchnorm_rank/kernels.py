@@ -26,9 +26,11 @@ left to NumPy's ``@`` (OpenBLAS dgemm): measured at d = 1024, m = 64 on this mac
 BLAS thread, ``benchmarks/batchnorm_rank.py``) it runs at ≈ 32 GFLOP/s, 94 % of numpy's own
 square-matmul rate, against ≈ 10 GFLOP/s for a vectorised numba i-k-j loop: packing and
 cache blocking are what a plain loop lacks, and numba's ``np.dot`` calls the same BLAS
-anyway. QR and eigenvalues are LAPACK for the same reason. Even so the matmul does not
-dominate a gaussian layer: drawing the d² normals of W takes ≈ 3× longer (13 ms vs 4 ms),
-which is what the ``reduced`` sampler removes. numba is used where the work is element-wise
+anyway. QR and eigenvalues are LAPACK for the same reason. Drawing the d² normals of W
+with NumPy's bulk fill took ≈ 3× longer than the matmul (13 ms vs 4 ms at d = 1024); W is
+now drawn by a numba kernel from NumPy Generators (ziggurat) in row blocks, each block
+drawn and multiplied in its own thread (:func:`gaussian_image`), and the ``reduced``
+sampler removes the draw altogether. numba is used where the work is element-wise
 or branchy and BLAS has no routine: the BN row scaling, the Haar sign fix, the Jacobi
 rotations, the rank measures, and the Haar orthogonal W applied as d random Householder
 reflections (2d²m flops, chunked, never forming W) instead of the d³ QR of a d×d Gaussian
@@ -44,6 +46,9 @@ less cost; it is exact, not an approximation.
 from __future__ import annotations
 
 from collections.abc import Callable
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -253,7 +258,61 @@ def gram_eigs(R: np.ndarray, d: int,
     return jacobi_eigs(R, d, cancelled=cancelled), "jacobi"
 
 
+@njit(cache=True, nogil=True)
+def fill_normal(rng: np.random.Generator, out: np.ndarray, scale: float) -> None:
+    """out ← scale·N(0, 1) i.i.d., drawn from ``rng`` (NumPy's ziggurat, GIL released)."""
+    flat = out.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = scale * rng.standard_normal()
+
+
 # ----------------------------------------------------------------------------- layer step
+W_BLOCKS = 8  # row blocks of a full Gaussian W: each has its own Generator (thread-independent)
+
+
+def gaussian_image(Q: np.ndarray, rng: np.random.Generator, threads: int = 1) -> np.ndarray:
+    """W·Q for W ∈ R^{d×d} with i.i.d. N(0, 1/d) entries, drawn and multiplied by row blocks.
+
+    W is split into :data:`W_BLOCKS` row blocks W_b, each drawn by the numba kernel
+    :func:`fill_normal` from its own Generator (``rng.spawn``) and multiplied by BLAS,
+    (W·Q)_b = W_b·Q. Both release the GIL, so ``threads`` blocks run at once; the result
+    does not depend on ``threads`` (each block's stream is fixed by its index)."""
+    d, m = Q.shape
+    edges = np.linspace(0, d, W_BLOCKS + 1).astype(int)
+    gens = rng.spawn(W_BLOCKS)
+    out = np.empty((d, m))
+    scale = 1.0 / np.sqrt(d)
+
+    def blocks(first: int, step: int) -> None:
+        for b in range(first, W_BLOCKS, step):
+            lo, hi = edges[b], edges[b + 1]
+            w = np.empty((hi - lo, d))
+            fill_normal(gens[b], w, scale)
+            np.matmul(w, Q, out=out[lo:hi])
+
+    groups = max(1, min(threads, W_BLOCKS))
+    if groups == 1:
+        blocks(0, 1)
+    else:
+        for fut in [_pool().submit(blocks, g, groups) for g in range(groups)]:
+            fut.result()
+    return out
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One process-wide pool for the W blocks (threads are reused from layer to layer)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
+                                       thread_name_prefix="bn-W")
+        return _POOL
+
+
 def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     """A Haar-distributed rows×cols matrix with orthonormal columns (cols ≤ rows):
     QR of a Gaussian with the sign fix diag(R) > 0."""
@@ -284,7 +343,8 @@ def haar_apply(X: np.ndarray, rng: np.random.Generator, chunk_flops: float = 2e7
 
 
 def weight_image(Q: np.ndarray, rng: np.random.Generator, weights: str, sampler: str,
-                 cancelled: Callable[[], bool] = lambda: False) -> np.ndarray | None:
+                 cancelled: Callable[[], bool] = lambda: False,
+                 threads: int = 1) -> np.ndarray | None:
     """W·Q for W ~ N(0, 1/d) i.i.d. (gaussian) or Haar orthogonal; ``reduced`` samples
     W·Q directly from its exact law (see module docstring). None if cancelled."""
     d, m = Q.shape
@@ -294,9 +354,7 @@ def weight_image(Q: np.ndarray, rng: np.random.Generator, weights: str, sampler:
         return haar_orthogonal(rng, d, m)
     if weights == "orthogonal":
         return haar_apply(Q, rng, cancelled=cancelled)
-    W = rng.standard_normal((d, d))
-    W *= 1.0 / np.sqrt(d)
-    return W @ Q
+    return gaussian_image(Q, rng, threads)
 
 
 def refactor(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

@@ -133,3 +133,12 @@ def test_cancellation_stops_the_run():
 def test_all_experiments_declare_plot_and_compare_keys():
     for cls in (Depth, CompareWeights, Settle):
         assert cls.plot is not None and cls.compare
+
+
+def test_results_do_not_depend_on_threads(monkeypatch):
+    runs = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("MATEXPLORE_THREADS", threads)
+        runs.append(run_experiment("batchnorm-rank.depth", width=64, batch=8, depth=20, seed=3))
+    assert runs[0]["summary"] == runs[1]["summary"] == runs[2]["summary"]
+    assert runs[0]["tables"] == runs[2]["tables"]

@@ -164,3 +164,23 @@ def test_householder_haar_is_orthogonal_with_haar_trace_moments():
     # first column uniform on the sphere: E W_11² = 1/d
     w11 = np.array([K.haar_apply(np.eye(6), rng)[0, 0] for _ in range(4000)])
     assert abs((w11**2).mean() - 1 / 6) < 4 * (w11**2).std(ddof=1) / math.sqrt(w11.size)
+
+
+def test_gaussian_image_is_thread_independent_and_has_the_weight_law():
+    # (W·Q)_ij for orthonormal Q is N(0, 1/d) i.i.d.: check mean, variance and that the
+    # result is bit-identical for 1, 2 and 3 threads (each row block has its own stream).
+    d, m = 256, 16
+    Q = np.linalg.qr(np.random.default_rng(0).standard_normal((d, m)))[0]
+    outs = [K.gaussian_image(Q, np.random.default_rng(9), t) for t in (1, 2, 3)]
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+    x = outs[0].ravel() * np.sqrt(d)
+    n = x.size
+    assert abs(x.mean()) < 4 / np.sqrt(n)
+    assert abs(x.var() - 1) < 4 * np.sqrt(2 / n)
+    assert np.abs(np.corrcoef(outs[0].T) - np.eye(m)).max() < 4 * 3 / np.sqrt(d)
+
+
+def test_fill_normal_matches_numpy_generator_stream():
+    out = np.empty((3, 5))
+    K.fill_normal(np.random.default_rng(4), out, 2.0)
+    np.testing.assert_array_equal(out, 2.0 * np.random.default_rng(4).standard_normal((3, 5)))
