@@ -141,7 +141,9 @@ orthogonal weights: no collapse; equilibrium mean log-eig −n/d, variance n²/d
                 title="rank measures of G_ℓ vs √d")
     compare = (Compare("Δ log det G, weight step (mean per layer)",
                        theory="dlogdet_weights_theory", measured="mean_dlogdet_weights",
-                       se="se_dlogdet_weights"),
+                       se="se_dlogdet_weights", source="dlogdet_weights_source",
+                       help="E Δ log det = Σ_{k<n} [ψ((d−k)/2) + log(2/d)] (exact); "
+                            "the source's −n²/(2d)"),
                Compare("participation ratio vs √d", theory="sqrt_width",
                        measured="participation_ratio"))
 
