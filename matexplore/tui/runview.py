@@ -26,7 +26,7 @@ from textual.widgets import (Button, DataTable, Input, Label, ProgressBar, Selec
 from ..frames import Frame, RunState
 from ..params import Bool, Choice, Param, ParamError
 from ..plugins import ExperimentEntry
-from ..session import Session, new_session_path
+from ..session import Recording, Session
 from .sources import ReplaySource, Source
 
 __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
@@ -293,14 +293,14 @@ class RunView(Vertical):
             except OSError as exc:
                 self.app.notify(f"cannot create {self.session_dir}: {exc}", severity="error")
                 return False
-            path = new_session_path(self.session_dir, self.entry.id, name)
+            path = Recording.new(self.session_dir, self.entry.id, name)
         try:
-            run = Run(self.entry, values, record=path)
-        except ParamError as exc:
-            self.app.notify(str(exc), severity="error")
+            run = Run(self.entry, values, record=path).start()
+        except (ParamError, OSError) as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
             return False
-        self.record_path = path
-        self.attach(run.start())
+        self.record_path = run.record_path
+        self.attach(run)
         return True
 
     def start_replay(self, speed: float) -> None:
