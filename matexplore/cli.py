@@ -155,6 +155,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{p.name} {p.version}  {'BROKEN' if p.error else 'ok'}  ({p.source})")
         if p.error:
             print(f"    error: {p.error}")
+            if args.debug and p.traceback:
+                print(textwrap.indent(p.traceback.rstrip(), "      "))
+        for warning in p.warnings:
+            print(f"    warning: {warning}")
         for exp_id in p.experiments:
             print(f"    {exp_id:<34} {registry.experiments[exp_id].experiment.title}")
         if p.activations:
@@ -423,6 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (UsageError, ParamError, UnknownExperiment, SessionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if args.debug and getattr(exc, "traceback", None):  # a broken plugin's
+            print(exc.traceback, file=sys.stderr)
         return EXIT_USAGE
     except Abandoned:
         print("stopped; the session file ends as cancelled", file=sys.stderr)

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import describe_exception
 from .experiment import Cancelled, ExperimentError, RunContext
 from .frames import (Frame, FrameBuffer, FrameError, RunState, check_frame, output_warnings,
                      to_json_value)
@@ -58,6 +59,8 @@ def failure_message(exc: BaseException) -> str:
     """One sentence for a failed run: the experiment's own message, or type + message."""
     if isinstance(exc, (ExperimentError, FrameError)):
         return str(exc)
+    if type(exc).__module__.startswith("numba"):  # keep the offending expression, file:line
+        return describe_exception(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
