@@ -136,10 +136,10 @@ class Frame:
         try:
             tables = {n: Table(columns=_json_list(t, "columns"),
                                rows=[_decode_row(r) for r in _json_list(t, "rows")],
-                               replace=t.get("replace") is True)
+                               replace=bool(t.get("replace")))
                       for n, t in _json_dict(obj, "tables", nested=True).items()}
             series = {n: Series(values=_decode_row(_json_list(v, "values")),
-                                replace=v.get("replace") is True)
+                                replace=bool(v.get("replace")))
                       for n, v in _json_dict(obj, "series", nested=True).items()}
             summary = {k: _decode(v) for k, v in _json_dict(obj, "summary").items()}
             message = obj.get("message")

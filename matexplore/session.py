@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import socket
@@ -214,10 +215,41 @@ def _check_header(obj: Any, path: Path) -> dict[str, Any]:
     seed = obj.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise SessionError(f"{path} has a header with an invalid seed.")
-    info = obj.get("info")
-    if info is not None and not isinstance(info, dict):
-        raise SessionError(f"{path} has a header with invalid experiment info.")
+    problem = _info_problem(obj.get("info"))
+    if problem:
+        raise SessionError(f"{path} has a header with invalid experiment info ({problem}).")
     return obj
+
+
+def _is_str(v: Any, optional: bool = False) -> bool:
+    return isinstance(v, str) or (optional and v is None)
+
+
+def _info_problem(info: Any) -> str | None:
+    """What is wrong with a header's ``info`` (as :meth:`Experiment.info` writes it), so
+    that a replay can trust its title, plot and comparison rows; None if it is fine."""
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        return "not an object"
+    for key in ("id", "title", "description"):
+        if not _is_str(info.get(key), optional=True):
+            return f"{key} is not text"
+    if not isinstance(info.get("params", {}), dict):
+        return "params is not an object"
+    plot = info.get("plot")
+    if plot is not None and not (
+            isinstance(plot, dict) and _is_str(plot.get("table")) and _is_str(plot.get("x"))
+            and isinstance(plot.get("y"), list) and all(_is_str(y) for y in plot["y"])
+            and _is_str(plot.get("title"), optional=True)
+            and isinstance(plot.get("logy", False), int)):  # written as 0/1
+        return "plot needs text table and x, a list of text y, an optional title and logy"
+    compare = info.get("compare", [])
+    if not isinstance(compare, list) or not all(
+            isinstance(c, dict) and all(_is_str(c.get(k)) for k in ("label", "theory", "measured"))
+            and _is_str(c.get("se"), optional=True) for c in compare):
+        return "compare needs rows with text label, theory, measured and optional se"
+    return None
 
 
 def _check_end(obj: dict[str, Any], path: Path, lineno: int) -> dict[str, Any]:
@@ -257,7 +289,7 @@ def read_session(path: str | os.PathLike[str]) -> Session:
             raise SessionError(f"{p} line {lineno}: data after the end record.")
         if kind == "frame":
             t = obj.get("t", 0.0)
-            if isinstance(t, bool) or not isinstance(t, (int, float)):
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
                 raise SessionError(f"{p} line {lineno}: the frame time is not a number.")
             try:
                 frame = Frame.from_json(obj)
@@ -279,6 +311,8 @@ def _parse_line(line: bytes, path: Path, lineno: int) -> dict[str, Any]:
         raise SessionError(f"{path} line {lineno} is not valid UTF-8 text.") from None
     except (json.JSONDecodeError, RecursionError):
         raise SessionError(f"{path} line {lineno} is not valid JSON.") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise SessionError(f"{path} line {lineno} cannot be read: {exc}.") from None
     if not isinstance(obj, dict):
         raise SessionError(f"{path} line {lineno} is not a JSON object.")
     return obj

@@ -150,3 +150,19 @@ def test_finished_run_warns_on_stderr_and_in_the_session(tmp_path):
     assert "warning: The plot's column(s) 'thoery' never appeared in table 't'." in p.stderr
     assert read_session(rec).warnings == ["The plot's column(s) 'thoery' never appeared in "
                                           "table 't'."]
+
+
+def test_replacing_tables_and_series_survive_the_session_round_trip(tmp_path):
+    """The writer stores ``replace: true`` as 1 (booleans become 0/1): the reader must still
+    replace, or a replayed table grows where the live one was redrawn."""
+    from matexplore.session import SessionWriter
+
+    frames = [Frame(tables={"w": Table(["k"], [[k]], replace=True)},
+                    series={"h": Series([k, k], replace=True)}) for k in range(3)]
+    w = SessionWriter(tmp_path / "r.jsonl", {"experiment": "a.b", "params": {}, "seed": 1})
+    for f in frames:
+        w.write_frame(f, 0.0)
+    w.finish("finished", None, 0.0)
+    assert read_session(tmp_path / "r.jsonl").state().result() == _state(frames).result() == {
+        "summary": {}, "tables": {"w": {"columns": ["k"], "rows": [[2]]}},
+        "series": {"h": [2, 2]}}
