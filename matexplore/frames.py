@@ -236,7 +236,7 @@ def check_frame(frame: Any, experiment_id: str | None = None) -> None:
     Well-formed: integer (or None) ``step``/``total``, a text (or None) ``message``;
     string table names, each a :class:`Table` whose every row has one scalar per column;
     string series names with real numbers (integers must fit a float); string summary keys
-    with scalar values. With ``experiment_id`` the message blames that experiment — what
+    with scalar values (or flat lists of scalars). With ``experiment_id`` the message blames that experiment — what
     the runner reports when a ``run`` yields a bad frame, before anything is recorded."""
     try:
         _check_frame(frame)
@@ -266,9 +266,16 @@ def _check_frame(frame: Any) -> None:
         _check_series(name, s)
     for key, v in frame.summary.items():
         _check_name("summary", key)
-        if not _is_scalar(v):
+        if not (_is_scalar(v) or _is_flat_list(v)):
             raise FrameError(f"summary {key!r} is {type(v).__name__} {v!r:.40}, not a number, "
-                             "string or None")
+                             "string, None or a flat list of those")
+
+
+def _is_flat_list(v: Any) -> bool:
+    """A list/tuple (or 1-d array) of scalars: e.g. the values of a sweep done so far."""
+    if getattr(v, "ndim", None) == 1:
+        v = v.tolist()
+    return isinstance(v, (list, tuple)) and all(_is_scalar(x) for x in v)
 
 
 @dataclass(frozen=True)

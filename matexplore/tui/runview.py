@@ -578,6 +578,12 @@ class RunView(Vertical):
                             else "\n".join(self.comparison["lines"][:4]),
                             title=f"rerun: {verdict}",
                             severity="information" if self.comparison["match"] else "warning")
+        warnings = list(getattr(src, "warnings", None) or [])
+        if warnings:  # the run's own messages: shown, never fatal
+            line.append(f" · warning: {warnings[0]}" + (f" (+{len(warnings) - 1} more)"
+                                                        if len(warnings) > 1 else ""))
+            for w in warnings:
+                self.app.notify(w, title="warning", severity="warning", markup=False)
         self._set_status(line, "error" if status == "failed" else status)
         self.final_status = status
         if status in ("failed",) and self.mode == "run":

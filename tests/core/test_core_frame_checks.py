@@ -24,7 +24,7 @@ BAD_FRAMES = {
                          "table 't' needs a list of column names"),
     "table not a Table": (Frame(tables={"t": [[1]]}), "table 't' is a list, not a Table"),
     "table name": (Frame(tables={3: Table(["a"], [[1]])}), "table names must be strings"),
-    "summary list": (Frame(summary={"x": [1, 2]}), "summary 'x' is list [1, 2]"),
+    "summary nested list": (Frame(summary={"x": [1, [2]]}), "summary 'x' is list [1, [2]]"),
     "summary dict": (Frame(summary={"x": {"a": 1}}), "summary 'x' is dict"),
     "series string": (Frame(series={"s": [1.0, "two"]}), "series 's' holds str 'two'"),
     "series scalar": (Frame(series={"s": 1.0}), "series 's' is a float, not a list of numbers"),
@@ -48,7 +48,8 @@ def test_good_frames_pass_including_numpy_and_non_finite():
     check_frame(Frame(step=np.int64(3).item(), tables={"t": Table(["a", "b"], [
         [np.float64(1.5), None], np.array([1, 2]), ("x", math.nan)])},
         series={"s": np.array([1.0, math.inf]), "r": Series([True, 2], replace=True)},
-        summary={"k": np.int32(4), "f": -math.inf, "s": "text", "n": None}))
+        summary={"k": np.int32(4), "f": -math.inf, "s": "text", "n": None,
+                 "done": [1.0, 2], "arr": np.array([1, 2])}))
 
 
 BAD_PLUGIN = '''
