@@ -311,8 +311,8 @@ def _parse_line(line: bytes, path: Path, lineno: int) -> dict[str, Any]:
         raise SessionError(f"{path} line {lineno} is not valid UTF-8 text.") from None
     except (json.JSONDecodeError, RecursionError):
         raise SessionError(f"{path} line {lineno} is not valid JSON.") from None
-    except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        raise SessionError(f"{path} line {lineno} cannot be read: {exc}.") from None
+    except ValueError:  # an integer with more digits than Python converts (4300)
+        raise SessionError(f"{path} line {lineno} holds a number too long to read.") from None
     if not isinstance(obj, dict):
         raise SessionError(f"{path} line {lineno} is not a JSON object.")
     return obj
