@@ -347,10 +347,17 @@ class SessionListing:
     error: str | None = None
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted meanwhile: listed (as unreadable) at the end
+        return 0.0
+
+
 def list_sessions(directories: list[Path]) -> list[SessionListing]:
     """Every ``*.jsonl`` in the directories, newest first; unreadable ones keep the reason."""
     paths = sorted({p for d in directories if d.is_dir() for p in d.glob("*.jsonl")},
-                   key=lambda p: p.stat().st_mtime, reverse=True)
+                   key=_mtime, reverse=True)
     out = []
     for p in paths:
         try:
