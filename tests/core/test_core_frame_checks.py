@@ -124,28 +124,13 @@ def test_output_warnings_name_what_never_appeared():
         "The plot's table 'walk' never appeared in the run's tables."]
 
 
-def test_finished_run_warns_on_stderr_and_in_the_session(tmp_path):
+def test_finished_run_warns_on_stderr_and_in_the_session(typo_dir, tmp_path):
     import subprocess
     import sys
 
-    (tmp_path / "typo.py").write_text(textwrap.dedent('''
-        from matexplore import Compare, Experiment, Frame, Plot, Table, hookimpl
-
-        class Typo(Experiment):
-            id = "typo.x"
-            title = "plot names a column it never yields"
-            plot = Plot(table="t", x="k", y=("thoery",))
-            compare = (Compare("k", theory="k", measured="k"),)
-            def run(self, p, ctx):
-                yield Frame(tables={"t": Table(["k", "theory"], [[1, 1.0]])}, summary={"k": 1})
-
-        @hookimpl
-        def matexplore_experiments():
-            return [Typo]
-    '''))
     rec = tmp_path / "s.jsonl"
     p = subprocess.run([sys.executable, "-m", "matexplore.cli", "run", "typo.x", "--json",
-                        "--record", str(rec), "--plugin-dir", str(tmp_path)],
+                        "--record", str(rec), "--plugin-dir", str(typo_dir)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0
     assert "warning: The plot's column(s) 'thoery' never appeared in table 't'." in p.stderr

@@ -4,7 +4,6 @@ the run tab's status line, live and on replay (issue 13.5)."""
 from __future__ import annotations
 
 import asyncio
-import textwrap
 import time
 from pathlib import Path
 
@@ -15,21 +14,6 @@ from matexplore.plugins import load_registry
 from matexplore.session import read_session
 from matexplore.tui.app import MatexploreApp
 
-TYPO = '''
-from matexplore import Compare, Experiment, Frame, Plot, Table, hookimpl
-
-class Typo(Experiment):
-    id = "typo.x"
-    title = "plot names a column it never yields"
-    plot = Plot(table="t", x="k", y=("thoery",))
-    compare = (Compare("k", theory="k", measured="k"),)
-    def run(self, p, ctx):
-        yield Frame(tables={"t": Table(["k", "theory"], [[1, 1.0]])}, summary={"k": 1})
-
-@hookimpl
-def matexplore_experiments():
-    return [Typo]
-'''
 WARNING = "warning: The plot's column(s) 'thoery' never appeared in table 't'."
 
 
@@ -46,11 +30,9 @@ async def _until(pilot, cond, timeout=20.0):
         await pilot.pause(0.05)
 
 
-def test_warnings_show_in_the_status_line_live_and_on_replay(tmp_path: Path) -> None:
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / "typo.py").write_text(textwrap.dedent(TYPO))
-    registry = load_registry([plugins], use_entry_points=False, use_env=False)
+def test_warnings_show_in_the_status_line_live_and_on_replay(typo_dir: Path,
+                                                            tmp_path: Path) -> None:
+    registry = load_registry([typo_dir], use_entry_points=False, use_env=False)
     sessions = tmp_path / "sessions"
     app = MatexploreApp(registry=registry, session_dirs=[sessions])
 
