@@ -236,8 +236,9 @@ def check_frame(frame: Any, experiment_id: str | None = None) -> None:
     Well-formed: integer (or None) ``step``/``total``, a text (or None) ``message``;
     string table names, each a :class:`Table` whose every row has one scalar per column;
     string series names with real numbers (integers must fit a float); string summary keys
-    with scalar values (or flat lists of scalars). With ``experiment_id`` the message blames that experiment — what
-    the runner reports when a ``run`` yields a bad frame, before anything is recorded."""
+    with scalar values (or flat lists of scalars). With ``experiment_id`` the message
+    blames that experiment — what the runner reports when a ``run`` yields a bad frame,
+    before anything is recorded."""
     try:
         _check_frame(frame)
     except FrameError as exc:
