@@ -39,7 +39,7 @@ EDGES = (0.0, 2.0, 4.5, L_CUT)
 NODES = 14
 #: 2-D nodes per vectorised block of ρ values: with kinks every block builds its own node
 #: arrays, fastest while they stay in cache; without, larger blocks save Python overhead.
-_BLOCK_NODES = {True: 1 << 14, False: 1 << 19}
+_BLOCK_NODES = {True: 1 << 15, False: 1 << 19}
 
 _T, _W = leggauss(NODES)
 _W = _W / math.sqrt(2.0 * math.pi)  # the density's constant, folded into the weights
