@@ -22,3 +22,13 @@ def test_every_public_name_is_documented():
     internal = {"__version__", "Params", "ParamError", "Series", "Cancelled"}
     for name in set(matexplore.__all__) - internal:
         assert name in DOC, f"matexplore.{name} is not mentioned in docs/plugins.md"
+
+
+def test_every_activation_field_is_documented():
+    from dataclasses import fields
+
+    from matexplore import Activation
+
+    for f in fields(Activation):
+        assert f"`{f.name}`" in DOC, f"Activation.{f.name} is not documented in docs/plugins.md"
+    assert "unnormalised" in DOC and "kinks=(" in DOC
