@@ -32,6 +32,7 @@ import pluggy
 
 from . import hookspecs
 from .activations import Activation
+from .claims import Claim, check_claim
 from .experiment import Experiment, check_experiment
 from .params import suggest
 
@@ -51,6 +52,7 @@ class PluginInfo:
     error: str | None = None
     experiments: list[str] = field(default_factory=list)
     activations: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
 
     def add_error(self, message: str) -> None:
         self.error = message if self.error is None else f"{self.error}; {message}"
@@ -79,6 +81,7 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         self.experiments: dict[str, ExperimentEntry] = {}
         self.activations: dict[str, Activation] = {}
+        self.claims: dict[str, Claim] = {}  # claim id -> claim, in hook order
         self.plugin_dirs: list[Path] = []  # directories plugins were loaded from (for workers)
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -101,7 +104,7 @@ class Registry:
             {"name": p.name, "version": p.version, "source": p.source, "error": p.error,
              "experiments": [{"id": e, "title": self.experiments[e].experiment.title}
                              for e in p.experiments],
-             "activations": list(p.activations)}
+             "activations": list(p.activations), "claims": list(p.claims)}
             for p in self.plugins]}
 
     # -- loading --------------------------------------------------------------------------
@@ -139,6 +142,22 @@ class Registry:
             info = self._info_for(impl.plugin_name)
             for obj in self._call(info, impl, "matexplore_experiments"):
                 self._add_experiment(info, obj)
+        for impl in self.pm.hook.matexplore_claims.get_hookimpls():
+            info = self._info_for(impl.plugin_name)
+            for obj in self._call(info, impl, "matexplore_claims"):
+                self._add_claim(info, obj)
+
+    def _add_claim(self, info: PluginInfo, obj: Any) -> None:
+        try:
+            claim = check_claim(obj, self.experiments)
+        except ValueError as exc:
+            info.add_error(str(exc))
+            return
+        if claim.id in self.claims:
+            info.add_error(f"claim id {claim.id!r} is already declared")
+            return
+        self.claims[claim.id] = claim
+        info.claims.append(claim.id)
 
     def _add_experiment(self, info: PluginInfo, obj: Any) -> None:
         try:
