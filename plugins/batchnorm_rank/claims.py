@@ -29,20 +29,21 @@ CLAIMS = [
                     "the −n/(2d) term is missing."),
     Claim(id="batchnorm-rank.orthogonal", **_SRC, location=f"{_HYP}, hypothesis 4",
           statement="With orthogonal weights the −n/(2d) term vanishes and the rank does "
-                    "not collapse (PR → n; d = 64, n = 16; within 10 %)",
+                    "not collapse (PR → n; d = 64, n = 16, 200 layers; within 15 %)",
           experiment="batchnorm-rank.compare",
-          params={"width": 64, "batch": 16, "depth": 60},
-          rule=AllOf((Close("batch", "participation_ratio_orthogonal", tol=0.1),
+          params={"width": 64, "batch": 16, "depth": 200},
+          rule=AllOf((Close("batch", "participation_ratio_orthogonal", tol=0.15),
                       ErrorBelow("mean_dlogdet_weights_orthogonal", tol=1e-9)),
                      ("PR orthogonal ≈ n", "weight step = 0")),
-          corrected="Confirmed."),
+          corrected="Confirmed: the weight step is exactly 0 and PR stays near n (14.6 of "
+                    "16 here; 30.2 of 32 at d = 256), while Gaussian weights settle near √d."),
     Claim(id="batchnorm-rank.equilibrium", **_SRC, location=f"{_HYP}, hypothesis 5",
           statement="At equilibrium the log-eigenvalues of G have mean −n/d and variance "
-                    "n²/d (d = 1024, n = 16; within 0.01 and 25 %)",
+                    "n²/d (d = 1024, n = 16; within 0.01 and 0.05)",
           experiment="batchnorm-rank.depth",
           params={"width": 1024, "batch": 16, "depth": 150, "sampler": "reduced"},
           rule=AllOf((Close("equilibrium_mean_log_eig_source", "mean_log_eig", tol=0.01),
-                      Close("equilibrium_var_log_eig_source", "var_log_eig", tol=0.25)),
+                      Close("equilibrium_var_log_eig_source", "var_log_eig", tol=0.05)),
                      ("mean −n/d", "variance n²/d")),
           corrected="Fails: mean ≈ −0.037 and variance ≈ 0.078 at d = 1024, n = 16 "
                     "(source: −0.016 and 0.25)."),

@@ -14,7 +14,7 @@ CLAIMS = [
                     "(checked for tanh, ρ_0 = 0.5)",
           experiment="kernel-maps.fixed-point", params={"activation": "tanh", **_FAST},
           rule=AllHold("bound_A_holds", source="beta_A", exact="kappa_prime_rho_star",
-                       measured="worst_ratio_A"),
+                       measured="beta_need"),
           corrected="The asymptotic rate is κ'(ρ*) = κ'(0) = c_1², which exceeds 1/κ'(1) "
                     "whenever c_1²·κ'(1) > 1 (tanh: 0.930 > 0.849); β = max{κ'(ρ*), …} or "
                     "β_need = sup R(ρ) is needed."),
@@ -38,8 +38,7 @@ CLAIMS = [
                     "(checked for κ(ρ) = ½ + ½ρ³ from ρ_0 = 0.999)",
           experiment="kernel-maps.fixed-point",
           params={"hermite_weights": [0.5, 0.0, 0.0, 0.5], "rho0": 0.999, **_FAST},
-          rule=AllHold("bound_B_holds", source="beta_B", exact="beta_need",
-                       measured="worst_ratio_B"),
+          rule=AllHold("bound_B_holds", source="beta_B", measured="beta_need"),
           corrected="The step |ρ_L−ρ*|/(1−ρ_L) ≤ … (L98) is not implied by κ'(ρ*) < 1 near "
                     "ρ = 1: use β_need = sup_ρ R(ρ) (0.75 here vs β_B = 0.573)."),
     Claim(id="kernel-maps.kstar-rate", **_SRC, location=f"{_THEOREM} (L5, L90)",
