@@ -17,7 +17,7 @@ __all__ = ["ConfirmScreen", "HelpScreen", "ExportScreen", "HELP_KEYS"]
 
 HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ("everywhere", [("F1 / ?", "this help"), ("ctrl+p", "command palette (every action)"),
-                    ("F2", "experiments tab"), ("F3", "sessions tab"),
+                    ("F2", "experiments tab"), ("F3", "sessions tab"), ("F8", "claims audit tab"),
                     ("F4 / ctrl+pgdn", "next tab"), ("ctrl+pgup", "previous tab"),
                     ("ctrl+w", "close the current run tab (cancels its run)"),
                     ("tab / shift+tab", "move focus"), ("ctrl+q", "quit (asks if runs are live)")]),
