@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .claims import Claim, Verdict
+from .claims import Claim, Verdict, group_by_source
 from .params import suggest
 from .plugins import Registry
 
@@ -68,9 +68,9 @@ def select_claims(registry: Registry, sources: Sequence[str] = (),
         if i not in registry.claims:
             raise UnknownClaim(f"Unknown claim {i!r}{suggest(i, list(registry.claims))}; "
                                "run 'matexplore audit --list' to see them.")
-    if not sources and not ids:
-        return claims
-    return [c for c in claims if c.source in sources or c.id in ids]
+    chosen = claims if not sources and not ids else \
+        [c for c in claims if c.source in sources or c.id in ids]
+    return [c for group in group_by_source(chosen).values() for c in group]
 
 
 def audit_dir(base: Path) -> Path:

@@ -201,7 +201,8 @@ class AllHold(Rule):
 class ErrorBelow(Rule):
     """Holds when the source formula's error ``error`` (against the measurement) is at most
     ``tol``; ``exact_error`` is the corrected formula's error — when it exceeds ``tol`` too,
-    the verdict is ``inconclusive`` (the measurement itself is off)."""
+    the verdict is ``inconclusive`` (the measurement itself is off). The verdict shows the
+    source formula's error as ``measured`` and the corrected one's as ``exact``."""
 
     error: str
     tol: float
@@ -210,7 +211,7 @@ class ErrorBelow(Rule):
 
     def evaluate(self, result: Mapping[str, Any]) -> Verdict:
         err, ex = lookup(result, self.error), lookup(result, self.exact_error)
-        nums = dict(source_value=err, exact=ex, measured=None)
+        nums = dict(source_value=None, exact=ex, measured=err)
         if not _finite(err):
             return Verdict("inconclusive", **nums, detail=f"{self.error} is not a finite number")
         if abs(err) <= self.tol:

@@ -390,7 +390,7 @@ def _print_verdicts(outcomes: list[Any]) -> None:
     for o in outcomes:
         table.add_row(o.claim.id, format_number(o.verdict.source_value),
                       format_number(o.verdict.exact), measured_text(o), o.verdict.verdict)
-    Console(width=max(100, Console().width)).print(table)
+    Console(width=max(120, Console().width)).print(table)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

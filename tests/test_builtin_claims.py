@@ -29,11 +29,13 @@ EXPECTED = {
     "lambda-balanced.eq-2-28": "holds", "lambda-balanced.thm-3-3-1-inverse": "fails",
     "lambda-balanced.table-3-1-mean": "holds", "lambda-balanced.table-3-1-var-diag": "fails",
     "lambda-balanced.scaled-alpha": "fails", "lambda-balanced.table-3-2-scaled-var": "fails",
-    "lambda-balanced.thm-3-4-1-feasibility": "holds-partly",
+    "lambda-balanced.thm-3-4-1-feasibility": "fails",
     "lambda-balanced.thm-4-5-1": "fails", "lambda-balanced.balance-conserved": "holds",
     "dln.svd-flow-normalisation": "fails", "dln.rotated-geodesic": "fails",
     "dln.diagonal-geodesic": "holds", "dln.bures-wasserstein": "holds",
     "dln.thm-4-3-7-constant": "fails", "dln.entropy-scaling": "holds",
+    "dln.lemma-4-3-6-2": "fails", "dln.remark-2-1-3": "fails",
+    "lambda-balanced.thm-4-1-1-block": "fails",
 }
 
 

@@ -1,6 +1,6 @@
 """Claims of the DLN Riemannian-geometry thesis (flows, geodesics, entropy)."""
 
-from matexplore import Claim, Close
+from matexplore import AllHold, Claim, Close, ErrorBelow
 
 from ..sources import DLN_THESIS, source
 
@@ -42,6 +42,20 @@ CLAIMS = [
           rule=Close("sigma_source_statement", "final_sigma_mean", tol=1e-6,
                      exact="sigma_theory"),
           corrected="σ = ((d − 1)/(2β))^{1/p} (the proof, 4.75, and Fig 4.5a: √4.5 = 2.121)."),
+    Claim(id="dln.lemma-4-3-6-2", **_SRC, location="Lemma 4.3.6(2), eq. 4.56",
+          statement="If σ_i > σ_j then g(σ_i, σ_j) > g(σ_j, σ_i), "
+                    "g(a, b) = a/(a² − b²) − a⁻¹/(log a² − log b²)",
+          experiment="dln.entropy-identities", params={"trials": 5},
+          rule=AllHold("lemma_4_3_6_2_holds", source="g_2_1", measured="g_1_2"),
+          corrected="Reversed: g(σ_i, σ_j) < g(σ_j, σ_i) (g(2, 1) = 0.306 < g(1, 2) = 0.388); "
+                    "the proof of Thm 4.3.7 needs this direction."),
+    Claim(id="dln.remark-2-1-3", **_SRC, location="Remark 2.1.3, eqs. 2.13–2.14",
+          statement="A zero-centred Gaussian init with small variance begins near the "
+                    "balanced manifold (relative imbalance ≤ 0.1; d = 5, N = 4, σ = 0.5)",
+          experiment="dln.flow-check", params={"steps": 2},
+          rule=ErrorBelow("gaussian_init_imbalance", tol=0.1),
+          corrected="Only E[G_p] = 0: ‖W_pW_pᵀ − W_{p+1}ᵀW_{p+1}‖_F/‖W_pW_pᵀ‖_F ≈ 1 at any "
+                    "scale; the imbalance is small only in absolute terms (O(σ²))."),
     Claim(id="dln.entropy-scaling", **_SRC, location="eqs. 4.31–4.32",
           statement="S_∞(aX) − S_∞(X) = C(d, 2) log a",
           experiment="dln.entropy-identities", params={"trials": 5},

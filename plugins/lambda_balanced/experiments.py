@@ -99,7 +99,9 @@ The thesis also demands min(ni,no) ≤ nh ≤ max(ni,no) and "no > ni ⇒ λ > 0
 rejects e.g. (3, 3, 5) with λ = −0.7; `source_rule_accepts` shows its verdict.
 Thm 4.1.1 prints the extra block as −√|λ| I_{max(0,no−ni)} (wrong sign and size).
 Summary: balance_error = ‖B − λI‖_F, product_error = ‖W2W1 − target‖_F, λ* = Tr(B)/nh
-(lam_star_source = Tr(B): Thm 4.5.1 as stated, without the 1/nh)."""
+(lam_star_source = Tr(B): Thm 4.5.1 as stated, without the 1/nh); extra_block_size = nh − m
+hidden directions carry the ±√|λ| block, Thm 4.1.1 prints max(0, no − ni)
+(extra_block_size_source)."""
     params = {**_dims(3, 3, 5),
               "lam": Float(-0.7, ge=-1e4, le=1e4, help="balance λ"),
               "sigma": Float(1.0, gt=0, le=100, help="scale σ of the Gaussian draw"),
@@ -131,7 +133,9 @@ Summary: balance_error = ‖B − λI‖_F, product_error = ‖W2W1 − target�
                              "product_error": float(np.linalg.norm(w2 @ w1 - target)),
                              "lam": lam, "lam_star": th.best_fit_lambda(b), "zero": 0.0,
                              "source_rule_accepts": th.source_rule_accepts(ni, nh, no, lam),
-                             "lam_star_source": float(np.trace(b))})
+                             "lam_star_source": float(np.trace(b)),
+                             "extra_block_size": nh - m,
+                             "extra_block_size_source": max(0, no - ni)})
 
 
 # ----------------------------------------------------------------------------------------
