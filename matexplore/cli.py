@@ -145,6 +145,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"    {exp_id:<34} {registry.experiments[exp_id].experiment.title}")
         if p.activations:
             print(f"    activations: {', '.join(p.activations)}")
+        if p.claims:
+            print(f"    claims: {len(p.claims)} (see 'matexplore audit --list')")
     return EXIT_OK
 
 

@@ -90,7 +90,8 @@ def _matplotlib_svg(lines: list[tuple[str, list[tuple[float, float]]]],
     ax.legend(fontsize=8)
     fig.tight_layout()
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "matexplore"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})  # text as text, reproducible
     text = buf.getvalue()
     return text[text.index("<svg"):]
 

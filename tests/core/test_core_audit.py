@@ -117,3 +117,23 @@ def test_reports_are_self_contained(claims_dir, tmp_path):
     assert "| toy.small |" in md and "![toy.steps](r-figures/toy.steps.svg)" in md
     fig = tmp_path / "r-figures" / "toy.steps.svg"
     assert ET.parse(fig).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_audit_on_a_dask_cluster_matches_the_local_audit(claims_dir, tmp_path):
+    import logging
+
+    from distributed import LocalCluster
+
+    from matexplore.audit import run_audit
+
+    reg = load_registry([claims_dir], use_entry_points=False, use_env=False)
+    claims = [reg.claims["toy.steps"], reg.claims["toy.small"]]
+    local = {o.claim.id: o for o in run_audit(reg, claims, tmp_path / "local")}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        remote = {o.claim.id: o for o in run_audit(reg, claims, tmp_path / "dask",
+                                                   scheduler=cluster.scheduler_address)}
+    for cid, o in remote.items():
+        assert o.verdict == local[cid].verdict
+        assert o.result["summary"] == local[cid].result["summary"]
+        assert read_session(tmp_path / "dask" / f"{cid}.jsonl").result() == o.result
