@@ -12,6 +12,7 @@ the finished run's result, by :meth:`Claim.evaluate` — never stored.
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -84,16 +85,23 @@ def audit_dir(base: Path) -> Path:
 
 def run_claim(registry: Registry, claim: Claim, directory: Path | None,
               cancel: Callable[[], bool] | None = None) -> ClaimOutcome:
-    """Run one claim in this thread (one kernel thread) and evaluate it."""
+    """Run one claim (one kernel thread) and evaluate it; ``cancel`` (polled every 0.1 s)
+    ends the run early, its verdict then ``inconclusive``."""
     from .runner import Run
     from .session import _versions
 
     entry = registry.get(claim.experiment)
     record = directory / f"{claim.id}.jsonl" if directory is not None else None
     run = Run(entry, claim.run_params(), record=record, threads=1)
-    if cancel is not None and cancel():
-        run.cancel()
-    run.execute()
+    if cancel is None:
+        run.execute()
+    else:  # a worker thread, cancelled cooperatively (the session is still finalised)
+        if cancel():
+            run.cancel()
+        run.start()
+        while not run.wait(0.1):
+            if cancel():
+                run.cancel()
     result = run.result()
     return ClaimOutcome(claim, result, claim.evaluate(result), record, run.elapsed,
                         entry.experiment.info(), _versions() | {
@@ -121,10 +129,19 @@ def run_audit(registry: Registry, claims: Sequence[Claim], directory: Path | Non
     if scheduler:
         yield from _run_dask(registry, claims, directory, scheduler)
         return
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        futures = [pool.submit(run_claim, registry, c, directory, cancel) for c in claims]
+    stop = threading.Event()
+
+    def stopped() -> bool:
+        return stop.is_set() or (cancel is not None and cancel())
+
+    pool = ThreadPoolExecutor(max_workers=max(1, threads))
+    try:
+        futures = [pool.submit(run_claim, registry, c, directory, stopped) for c in claims]
         for fut in as_completed(futures):
             yield fut.result()
+    finally:  # Ctrl-C or the caller stopped early: cancel the rest, end the running ones
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_dask(registry: Registry, claims: Sequence[Claim], directory: Path | None,

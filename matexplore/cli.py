@@ -347,12 +347,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(f"--threads must be at least 1; got {args.threads}.")
     directory = Path(args.record_dir) if args.record_dir else audit_dir(default_session_dir())
     start, outcomes = time.monotonic(), []
-    for o in run_audit(registry, claims, directory, threads=args.threads,
-                       scheduler=args.scheduler):
-        outcomes.append(o)
-        if not args.quiet:
-            print(f"[{len(outcomes)}/{len(claims)}] {o.claim.id}: {o.verdict.verdict} "
-                  f"({o.elapsed:.1f} s)", file=sys.stderr, flush=True)
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # like Ctrl-C
+    try:
+        for o in run_audit(registry, claims, directory, threads=args.threads,
+                           scheduler=args.scheduler):
+            outcomes.append(o)
+            if not args.quiet:
+                print(f"[{len(outcomes)}/{len(claims)}] {o.claim.id}: {o.verdict.verdict} "
+                      f"({o.elapsed:.1f} s)", file=sys.stderr, flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     order = {c.id: i for i, c in enumerate(claims)}
     outcomes.sort(key=lambda o: order[o.claim.id])
     if args.json:

@@ -137,3 +137,24 @@ def test_audit_on_a_dask_cluster_matches_the_local_audit(claims_dir, tmp_path):
         assert o.verdict == local[cid].verdict
         assert o.result["summary"] == local[cid].result["summary"]
         assert read_session(tmp_path / "dask" / f"{cid}.jsonl").result() == o.result
+
+
+def test_ctrl_c_cancels_the_audit_and_finalises_its_sessions(claims_dir, tmp_path):
+    import os
+    import signal
+    import time
+
+    slow = CLAIMS.replace('params={"steps": 3}', 'params={"steps": 3, "sleep": 0.5}')
+    (claims_dir / "toyclaims.py").write_text(slow)
+    env = {**os.environ, "MATEXPLORE_LOAD_PLUGINS": "toy,toyclaims"}
+    proc = subprocess.Popen([*MX, "audit", "--claim", "toy.steps", "--record-dir",
+                             str(tmp_path), "--plugin-dir", str(claims_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    path = tmp_path / "toy.steps.jsonl"
+    end = time.monotonic() + 60
+    while not (path.exists() and path.read_text().count("\n") >= 2):
+        assert time.monotonic() < end and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    assert read_session(path).status == "cancelled"
