@@ -64,6 +64,15 @@ CLAIMS = [
                               "inits[scheme=Scaled].var_offdiag_se",
                               exact="inits[scheme=Scaled].var_offdiag_theory"),
           corrected="Var(B_jk) = (rα_{i+1}⁴/k² + α_i⁴)/n_i (α⁴, not α²)."),
+    Claim(id="lambda-balanced.table-3-3-glorot", **_SRC, location="Table 3.3, Glorot, r = k",
+          statement="With Glorot init and r = k (n_{i+2} = n_{i+1}) E[B] = 0 "
+                    "(sizes 40, 200, 200)",
+          experiment="lambda-balanced.init-tables",
+          params={"sizes": [40, 200, 200], "draws": 100},
+          rule=SourceWithinSE("zero", "mean_mc_glorot", "mean_se_glorot",
+                              exact="mean_theory_glorot"),
+          corrected="E[B] = 2(r/(k + r) − 1/(k + 1)) I = (k − 1)/(k + 1) I at r = k (the "
+                    "Glorot column is also wrong for r → 0, r → ∞ and k → 0)."),
     Claim(id="lambda-balanced.thm-3-4-1-feasibility", **_SRC, location="Thm 3.4.1, Algorithm 1",
           statement="λ-balanced weights need min(n_i, n_o) ≤ n_h ≤ max(n_i, n_o) and "
                     "n_o > n_i ⇒ λ > 0 (checked: the rule must accept (3, 3, 5) with "

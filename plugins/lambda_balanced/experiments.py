@@ -500,7 +500,7 @@ Sizes (40, 200, 80): means −0.6, 0.2381, −1.2, 0 (α_in² = 0.4, α_out = 1)
                         summary={f"{k}_{low}": row[k] for k in
                                  ("mean_theory", "mean_mc", "mean_se", "var_offdiag_theory",
                                   "var_offdiag_mc", "var_diag_theory", "var_diag_mc")}
-                        | extra)
+                        | extra | {"zero": 0.0})
 
     def _mc(self, p: Params, ctx: RunContext, scheme: str) -> Iterator[Frame]:
         n0, n1, n2 = p.sizes
