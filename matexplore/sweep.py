@@ -108,13 +108,10 @@ def sweep_seeds(seed: int, n: int) -> list[int]:
 _worker_registries: dict[tuple[str, ...], Registry] = {}
 
 
-def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[str]) -> dict:
-    """Run one (params, seed) task to the end in this worker; return its summary.
-
-    Runs in the worker process: the registry is loaded once per process and reused, and
-    numba's on-disk cache means kernels compile at most once per machine."""
+def worker_registry(plugin_dirs: Sequence[str]) -> Registry:
+    """The registry of this worker process for these plugin directories, loaded once
+    (with one BLAS thread) and installed for ``registered_activations()``."""
     from .plugins import load_registry, set_registry
-    from .runner import Run
 
     key = tuple(plugin_dirs)
     if not _worker_registries:
@@ -124,7 +121,17 @@ def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[s
     if key not in _worker_registries:
         _worker_registries[key] = load_registry(list(plugin_dirs))
     set_registry(_worker_registries[key])  # what registered_activations() sees in this task
-    run = Run(_worker_registries[key].get(experiment), dict(params)).execute()
+    return _worker_registries[key]
+
+
+def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[str]) -> dict:
+    """Run one (params, seed) task to the end in this worker; return its summary.
+
+    Runs in the worker process: the registry is loaded once per process and reused, and
+    numba's on-disk cache means kernels compile at most once per machine."""
+    from .runner import Run
+
+    run = Run(worker_registry(plugin_dirs).get(experiment), dict(params)).execute()
     try:
         from distributed import get_worker
 
