@@ -264,7 +264,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     registry = _registry(args)
     run = rerun_session(session, registry)
     _wait_with_progress(run, quiet=args.quiet)
-    report = compare_results(session, run.result())
+    report = compare_results(session, run.result(), str(run.entry.experiment.version))
     if args.json:
         _print_json(report)
     else:

@@ -100,6 +100,7 @@ class Run:
         params = dict(self.params.to_dict(), seed=self.seed)
         return {"matexplore": __version__, "plugin": self.entry.plugin.name,
                 "plugin_version": self.entry.plugin.version, "experiment": exp.id,
+                "experiment_version": str(exp.version),
                 "info": exp.info(), "params": params, "seed": self.seed, **self.meta}
 
     # -- control --------------------------------------------------------------------------
