@@ -16,7 +16,7 @@ from . import theory as th
 from .activations import DEFAULT_SLOPE, kernel_map
 
 MAX_MATRIX_WIDTH = 2048
-_GRAM_CHUNK = 1 << 16   # pairs × width per chunk (~1 ms; fits in L2 cache)
+_GRAM_CHUNK = 1 << 17   # pairs × width per chunk (~2 ms per call)
 _MATRIX_CHUNK = 1 << 21  # pairs × width² per chunk (~10 ms)
 #: 2: Generator streams per chunk of pairs (ctx.map_chunks) instead of numba's legacy RNG;
 #: kernel-maps.kernel: Monte-Carlo on ctx.chunks streams with RunningStats.
@@ -209,9 +209,8 @@ class _FiniteWidth:
         from . import kernels as kn  # numba is imported only when a run starts
 
         self.ctx, self.pairs = ctx, p.pairs
-        if km.centered:
-            _ = km.mean  # computed once here, not concurrently in the chunk threads
-        self.phi = km.phi
+        # φ = (f − shift)/scale: f applied by NumPy, shift and scale inside the kernel
+        self.phi = (km.fn, km.mean if km.centered else 0.0, math.sqrt(km.scale))
         gram = p.sampler == "gram"
         self.layer = kn.gram_chunk if gram else kn.matrix_chunk
         self.per = max(1, (_GRAM_CHUNK // p.width) if gram else (_MATRIX_CHUNK // p.width**2))
@@ -224,7 +223,7 @@ class _FiniteWidth:
     def step(self) -> tuple[float, float | None]:
         """Advance every pair by one layer; return (mean ρ̂, standard error)."""
         stats = RunningStats()
-        for _, rho in self.ctx.map_chunks(self.layer, self.pairs, self.per, self.phi,
+        for _, rho in self.ctx.map_chunks(self.layer, self.pairs, self.per, *self.phi,
                                           rows=(self.hx, self.hy)):
             stats.add(rho)
         se = float(stats.se)

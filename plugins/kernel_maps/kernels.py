@@ -15,10 +15,11 @@ exact in distribution and costs O(d) per pair and layer instead of O(d²) (``mat
 
 Layout for :meth:`RunContext.map_chunks`: every ``*_chunk`` function has the signature
 ``(rng, n, hx, hy, ...)`` — the chunk's Generator, its number of pairs and its rows of the
-(pairs × d) state, updated in place. φ is applied with NumPy (its SIMD ``tanh``/``exp`` run
-at ~1 G values/s, faster than any scalar libm call inside numba), then one fused numba
-loop forms the Gram sums and draws the 2·d normals from the chunk's ``Generator``
-(NumPy's ziggurat, supported in nopython mode). The loops use ``fastmath`` with
+(pairs × d) state, updated in place. φ = (f − shift)/scale: the raw f is applied once
+with NumPy (its SIMD ``tanh``/``exp`` run at ~1 G values/s, far faster than scalar libm
+calls inside numba, and any plugin's activation works), then one fused numba loop centres
+and scales it, forms the Gram sums and draws the 2·d normals from the chunk's
+``Generator`` (NumPy's ziggurat, supported in nopython mode). The loops use ``fastmath`` with
 reassociation/contraction only (no ``nnan``/``ninf``: a NaN still propagates); since the
 same compiled code handles a chunk whatever the number of threads, results stay
 bit-identical across thread counts.
@@ -73,22 +74,25 @@ def _rescale(x: np.ndarray, y: np.ndarray, nxx: float, nyy: float, nxy: float) -
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def gram_post(rng: np.random.Generator, ax: np.ndarray, ay: np.ndarray, hx: np.ndarray,
-              hy: np.ndarray) -> np.ndarray:
-    """Gram-shortcut layer from post-activations a = φ(h) (rows = pairs): overwrite hx, hy
-    with d i.i.d. draws of N(0, G), rescale to RMS 1 and return the cosines ρ̂."""
-    n, d = ax.shape
+def gram_post(rng: np.random.Generator, fx: np.ndarray, fy: np.ndarray, hx: np.ndarray,
+              hy: np.ndarray, shift: float, scale: float) -> np.ndarray:
+    """Gram-shortcut layer from raw activations f(h) (rows = pairs), φ = (f − shift)/scale:
+    overwrite hx, hy with d i.i.d. draws of N(0, G), rescale to RMS 1, return the cosines."""
+    n, d = fx.shape
     out = np.empty(n)
     for p in range(n):
-        a, b, x, y = ax[p], ay[p], hx[p], hy[p]
+        fa, fb, x, y = fx[p], fy[p], hx[p], hy[p]
         aa = 0.0
         ab = 0.0
         bb = 0.0
         for i in range(d):
-            aa += a[i] * a[i]
-            ab += a[i] * b[i]
-            bb += b[i] * b[i]
-        aa, ab, bb = aa / d, ab / d, bb / d
+            a = fa[i] - shift
+            b = fb[i] - shift
+            aa += a * a
+            ab += a * b
+            bb += b * b
+        s2 = scale * scale * d
+        aa, ab, bb = aa / s2, ab / s2, bb / s2
         sx = math.sqrt(aa) if aa > 0.0 else 0.0
         cxy = ab / sx if sx > 0.0 else 0.0
         sy = math.sqrt(max(bb - cxy * cxy, 0.0))
@@ -110,15 +114,21 @@ def gram_post(rng: np.random.Generator, ax: np.ndarray, ay: np.ndarray, hx: np.n
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def matrix_post(rng: np.random.Generator, ax: np.ndarray, ay: np.ndarray, hx: np.ndarray,
-                hy: np.ndarray) -> np.ndarray:
-    """Explicit-matrix layer: h = W a, k = W b with W ∈ ℝ^{d×d} i.i.d. N(0, 1/d) drawn row
-    by row (O(d²) normals per pair), rescaled to RMS 1; returns the cosines."""
-    n, d = ax.shape
+def matrix_post(rng: np.random.Generator, fx: np.ndarray, fy: np.ndarray, hx: np.ndarray,
+                hy: np.ndarray, shift: float, scale: float) -> np.ndarray:
+    """Explicit-matrix layer: h = W a, k = W b, a = φ(hˣ) = (f(hˣ) − shift)/scale (b alike),
+    W ∈ ℝ^{d×d} i.i.d. N(0, 1/d) drawn row by row (O(d²) normals per pair), rescaled to
+    RMS 1; returns the cosines."""
+    n, d = fx.shape
     out = np.empty(n)
     s = 1.0 / math.sqrt(d)
+    a = np.empty(d)
+    b = np.empty(d)
     for p in range(n):
-        a, b, x, y = ax[p], ay[p], hx[p], hy[p]
+        x, y = hx[p], hy[p]
+        for j in range(d):
+            a[j] = (fx[p, j] - shift) / scale
+            b[j] = (fy[p, j] - shift) / scale
         nxx = 0.0
         nyy = 0.0
         nxy = 0.0
@@ -141,15 +151,16 @@ def matrix_post(rng: np.random.Generator, ax: np.ndarray, ay: np.ndarray, hx: np
 
 
 def gram_chunk(rng: np.random.Generator, n: int, hx: np.ndarray, hy: np.ndarray,
-               phi: ArrayFn) -> np.ndarray:
-    """One Gram-shortcut layer for a chunk of ``n`` pairs (``map_chunks`` signature)."""
-    return gram_post(rng, phi(hx), phi(hy), hx, hy)
+               fn: ArrayFn, shift: float, scale: float) -> np.ndarray:
+    """One Gram-shortcut layer for a chunk of ``n`` pairs (``map_chunks`` signature), with
+    φ = (fn − shift)/scale; fn is applied once by NumPy, shift/scale inside the kernel."""
+    return gram_post(rng, fn(hx), fn(hy), hx, hy, shift, scale)
 
 
 def matrix_chunk(rng: np.random.Generator, n: int, hx: np.ndarray, hy: np.ndarray,
-                 phi: ArrayFn) -> np.ndarray:
+                 fn: ArrayFn, shift: float, scale: float) -> np.ndarray:
     """One explicit-matrix layer for a chunk of ``n`` pairs (``map_chunks`` signature)."""
-    return matrix_post(rng, phi(hx), phi(hy), hx, hy)
+    return matrix_post(rng, fn(hx), fn(hy), hx, hy, shift, scale)
 
 
 # ---------------------------------------------------------------- NumPy references
