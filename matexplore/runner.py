@@ -66,9 +66,11 @@ class Run:
 
     def __init__(self, entry: ExperimentEntry, params: Params | Mapping[str, Any] | None = None,
                  *, record: str | Path | None = None, series_limit: int | None = None,
-                 meta: Mapping[str, Any] | None = None, threads: int | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None, threads: int | None = None,
+                 cancel_after: int | None = None) -> None:
         exp = entry.experiment
         self.threads = threads  # cores for the kernels (None: $MATEXPLORE_THREADS or all)
+        self.cancel_after = cancel_after  # cancel once this many frames arrived (tests)
         self.meta = dict(meta or {})  # extra top-level keys for header and result (sweeps)
         self.entry = entry
         self.params = params if isinstance(params, Params) else resolve_params(
@@ -169,6 +171,8 @@ class Run:
         with self._lock:
             self.state.apply(frame)
         self._updates.push(frame)
+        if self.cancel_after is not None and self.state.frames >= self.cancel_after:
+            self.cancel()  # as if the user cancelled right after this frame
 
     # -- results --------------------------------------------------------------------------
     def result(self) -> dict[str, Any]:
