@@ -264,7 +264,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     registry = _registry(args)
     run = rerun_session(session, registry)
     _wait_with_progress(run, quiet=args.quiet)
-    report = compare_results(session, run.result(), str(run.entry.experiment.version))
+    report = compare_results(session, run.result(),
+                             str(getattr(run.entry.experiment, "version", "1")))
     if args.json:
         _print_json(report)
     else:

@@ -200,9 +200,10 @@ def check_experiment(obj: Any) -> type[Experiment] | Experiment:
                          "(expected lowercase dotted words, e.g. 'my-plugin.my-experiment')")
     if not isinstance(getattr(obj, "title", None), str) or not obj.title.strip():
         raise ValueError(f"experiment {exp_id} has no title")
-    if not isinstance(getattr(obj, "version", "1"), (str, int)) or isinstance(obj.version, bool):
+    version = getattr(obj, "version", "1")
+    if not isinstance(version, (str, int)) or isinstance(version, bool):
         raise ValueError(f"experiment {exp_id}: version must be a string such as '2'; "
-                         f"got {obj.version!r}")
+                         f"got {version!r}")
     params = getattr(obj, "params", None)
     if not isinstance(params, Mapping) or not all(
             isinstance(k, str) and isinstance(v, Param) for k, v in params.items()):

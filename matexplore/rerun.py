@@ -60,7 +60,7 @@ def current_version(experiment_id: str) -> str | None:
     from .plugins import get_registry
 
     entry = get_registry().experiments.get(experiment_id)
-    return str(entry.experiment.version) if entry is not None else None
+    return str(getattr(entry.experiment, "version", "1")) if entry is not None else None
 
 
 def version_note(session: Session, now: str | None) -> str | None:

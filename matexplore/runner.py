@@ -102,7 +102,7 @@ class Run:
         params = dict(self.params.to_dict(), seed=self.seed)
         return {"matexplore": __version__, "plugin": self.entry.plugin.name,
                 "plugin_version": self.entry.plugin.version, "experiment": exp.id,
-                "experiment_version": str(exp.version),
+                "experiment_version": str(getattr(exp, "version", "1")),
                 "info": exp.info(), "params": params, "seed": self.seed, **self.meta}
 
     # -- control --------------------------------------------------------------------------

@@ -51,6 +51,11 @@ class BadId(Counter):
     id = "Not An Id"
 
 
+class BadVersion(Counter):
+    id = "testing.bad-version"
+    version = 2.5
+
+
 def _unmarked():
     return [Counter]
 
@@ -58,6 +63,7 @@ def _unmarked():
 @pytest.mark.parametrize("attrs, reason", [
     ({"matexplore_experiments": _hook([BadDefault])}, "default of Parameter 'n'"),
     ({"matexplore_experiments": _hook([BadId])}, "invalid id"),
+    ({"matexplore_experiments": _hook([BadVersion])}, "version must be a string"),
     ({"matexplore_experiments": _unmarked}, "not decorated with @hookimpl"),
     ({"matexplore_experiment": _hook([Counter])}, "unknown hook matexplore_experiment"),
     ({"matexplore_experiments": _hook([object()])}, "malformed experiment"),
