@@ -66,3 +66,16 @@ def test_sessions_without_a_recorded_version_are_version_1(tmp_path):
     assert _rerun(session, DrawsV2)["version_changed"]
     plain = _rerun(session, Draws)
     assert plain["match"] and not plain["version_changed"]
+
+
+class DrawsChangedSilently(Draws):
+    def run(self, p, ctx):  # same version "1", different numbers
+        yield Frame(summary={"x": 0.0})
+
+
+def test_different_numbers_with_the_same_version_are_a_plain_differ(tmp_path):
+    session = read_session(_record(tmp_path, Draws))
+    report = _rerun(session, DrawsChangedSilently)
+    assert not report["match"] and not report["version_changed"]
+    assert report["lines"][1] == "DIFFER: 1 difference(s) (first ones below)"
+    assert report["lines"][2].startswith("  summary.x: recorded ")
