@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 
 import numba
@@ -85,14 +86,23 @@ def main() -> None:
     rng_limit_fill(np.random.default_rng(0), np.empty(8))
 
     buf = np.empty(10_000_000)
+    halves = (buf[: buf.size // 2], buf[buf.size // 2:])
+
+    def limit_two_threads() -> None:  # the same draws on 2 threads: the machine's scaling
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(rng_limit_fill, (np.random.default_rng(2), np.random.default_rng(3)),
+                          halves))
+
     runs = {"numpy": numpy_run(kn.numpy_gram_layer, n), "one": ours(1), "two": ours(2),
-            "limit": lambda: rng_limit_fill(np.random.default_rng(1), buf)}
+            "limit": lambda: rng_limit_fill(np.random.default_rng(1), buf),
+            "limit2": limit_two_threads}
     # interleaved repeats, best of each: a shared machine's load changes over seconds
     times: dict[str, float] = {}
     for _ in range(a.repeat):
         for key, fn in runs.items():
             times[key] = min(times.get(key, np.inf), best(fn, 1))
     t_np, t1, t2, t_lim = times["numpy"], times["one"], times["two"], times["limit"]
+    t_lim2 = times["limit2"]
     t_m1 = best(ours(1, "matrix", a.matrix_pairs), 1) * n / a.matrix_pairs
     t_m2 = best(ours(2, "matrix", a.matrix_pairs), 1) * n / a.matrix_pairs
     t_naive = best(numpy_run(kn.numpy_matrix_layer, a.naive_pairs), 1) * n / a.naive_pairs
@@ -109,7 +119,9 @@ def main() -> None:
     print(f"{'RNG limit (Generator in njit, 1 thread)':40s} {draws / limit:9.3f} "
           f"{limit / 1e6:10.1f}")
     print(f"\nours / RNG limit in draws/s: 1 thread {draws / t1 / limit:.2f}, "
-          f"2 threads {draws / t2 / limit:.2f}; 2-thread scaling {t1 / t2:.2f}x")
+          f"2 threads {draws / t2 / limit:.2f}; 2-thread scaling {t1 / t2:.2f}x "
+          f"(control: the RNG-limit loop itself scales {t_lim / t_lim2:.2f}x on 2 threads "
+          "on this machine right now; < 2 means other jobs hold a core)")
     mdraws = d * d * n * depth
     print(f"explicit W (d² draws per pair and layer; {a.matrix_pairs} pairs, scaled): "
           f"1 thread {t_m1:.2f} s ({mdraws / t_m1 / 1e6:.0f} M draws/s), "
