@@ -352,16 +352,20 @@ against κ'(1): for ReLU it converges slowly (c_k² ~ k^{−5/2}).
                                             "kernel): kappa_mc is null"})
 
 
+def _phi_products(rng: np.random.Generator, n: int, phi, rho: float) -> np.ndarray:
+    """φ(u)φ(v) for n draws of u = z₁, v = ρz₁ + √(1 − ρ²)z₂ (one chunk)."""
+    u = rng.standard_normal(n)
+    v = rho * u + math.sqrt(max(0.0, 1 - rho * rho)) * rng.standard_normal(n)
+    return phi(u) * phi(v)
+
+
 def _kernel_mc(km: th.KernelMap, rho: float, n: int, ctx: RunContext
                ) -> tuple[float, float]:
-    """Mean and standard error of φ(u)φ(v) over n draws of (u, v) with corr(u, v) = ρ:
-    u = z₁, v = ρz₁ + √(1 − ρ²)z₂ (chunks of 200 000 on their own Generator streams)."""
+    """Mean and standard error of φ(u)φ(v) over n draws with corr(u, v) = ρ (chunks of
+    200 000 on their own Generator streams, ``ctx.threads`` at once)."""
     stats = RunningStats()
-    c = math.sqrt(max(0.0, 1 - rho * rho))
-    for chunk in ctx.chunks(n, 200_000):
-        u = chunk.rng.standard_normal(chunk.size)
-        v = rho * u + c * chunk.rng.standard_normal(chunk.size)
-        stats.add(km.phi(u) * km.phi(v))
+    for _, prod in ctx.map_chunks(_phi_products, n, 200_000, km.phi, rho):
+        stats.add(prod)
     if stats.count == 0:
         return math.nan, math.nan
     return float(stats.mean), float(stats.se)

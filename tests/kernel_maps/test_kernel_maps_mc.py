@@ -168,3 +168,19 @@ def test_theory_trajectory_is_kappa_iterate():
     for _ in range(3):
         rho = 2 * float(k(rho))
     assert th.trajectory(km, 0.5, 3)[3] == pytest.approx(rho, abs=1e-14)
+
+
+def test_kernel_mc_within_4_se_and_thread_independent(monkeypatch):
+    """kernel-maps.kernel: E φ(u)φ(v) by Monte-Carlo (3 chunks per ρ) within 4 SE of κ(ρ)
+    at every grid point, and the same numbers on 1 and 2 threads."""
+    from matexplore_plugins.kernel_maps.experiments import KernelFunction
+
+    out = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("MATEXPLORE_THREADS", threads)
+        out.append(run_experiment(KernelFunction, activation="tanh", points=9,
+                                  samples=500_000, seed=4))
+    assert out[0]["tables"] == out[1]["tables"]
+    for row in out[0]["tables"]["kernel"]["rows"]:
+        rho, kappa, mc, se = row[:4]
+        assert se > 0 and abs(mc - kappa) < 4 * se, rho
