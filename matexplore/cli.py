@@ -1,8 +1,14 @@
 """The ``matexplore`` command: the TUI, and every TUI action as a scriptable subcommand.
 
 Exit codes: 0 success; 1 the run failed (or rerun results differ); 2 bad usage, bad
-parameters, unknown experiment, unreadable session file; 130 cancelled (Ctrl-C).
-Errors are one sentence on stderr; ``--debug`` adds the traceback.
+parameters, unknown experiment, unreadable session file, ``--record`` file exists; 130
+cancelled (Ctrl-C / SIGTERM). Errors are one sentence on stderr; ``--debug`` adds the
+traceback. Global options (``--plugin-dir``, ``--debug``, ``--sessions``) work before and
+after the subcommand.
+
+While a run is going, the first SIGINT/SIGTERM cancels it and the second is a reminder:
+both wait for the partial result, print it and end the session ``cancelled``. A third
+ends the session ``cancelled`` at once and exits 130 without waiting for the experiment.
 """
 
 from __future__ import annotations
@@ -28,17 +34,41 @@ class UsageError(Exception):
     """A user mistake: printed as one sentence, exit code 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--plugin-dir", action="append", default=[], metavar="DIR",
-                        help="also load plugins from DIR (repeatable; see MATEXPLORE_PLUGIN_PATH)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+GLOBAL_OPTIONS = {"plugin_dir": [], "debug": False, "sessions": []}  # dest → default
 
-    p = argparse.ArgumentParser(prog="matexplore", parents=[common],
+
+def _global_options(sub: bool) -> argparse.ArgumentParser:
+    """The options accepted before and after the subcommand. After it they are stored
+    under ``sub_<dest>`` (absent unless given) and merged by :func:`_merge_globals`, so a
+    subcommand never overwrites what was given before it."""
+    def opt(dest: str) -> dict[str, Any]:
+        return {"dest": f"sub_{dest}", "default": argparse.SUPPRESS} if sub else \
+            {"dest": dest, "default": GLOBAL_OPTIONS[dest]}
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--plugin-dir", action="append", metavar="DIR", **opt("plugin_dir"),
+                        help="also load plugins from DIR (repeatable; see MATEXPLORE_PLUGIN_PATH)")
+    common.add_argument("--debug", action="store_true", **opt("debug"),
+                        help="show tracebacks of failures")
+    common.add_argument("--sessions", action="append", metavar="DIR", **opt("sessions"),
+                        help="extra session directory for the TUI's sessions screen")
+    return common
+
+
+def _merge_globals(args: argparse.Namespace) -> None:
+    for dest in GLOBAL_OPTIONS:
+        if hasattr(args, f"sub_{dest}"):
+            late = getattr(args, f"sub_{dest}")
+            early = getattr(args, dest)
+            setattr(args, dest, early + late if isinstance(early, list) else early or late)
+            delattr(args, f"sub_{dest}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _global_options(sub=True)
+    p = argparse.ArgumentParser(prog="matexplore", parents=[_global_options(sub=False)],
                                 description="Explore the theory of random neural networks: "
                                 "theory beside simulation, live.")
-    p.add_argument("--sessions", action="append", default=[], metavar="DIR",
-                   help="extra session directory for the TUI's sessions screen")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -55,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="set a parameter (repeatable)")
     s.add_argument("--json", action="store_true", help="print the result as one JSON object")
     s.add_argument("--record", metavar="FILE", help="write a session file while running")
+    s.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     s = sub.add_parser("replay", parents=[common], help="replay a session file")
@@ -84,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, help="local cluster size (default: one per core)")
     s.add_argument("--json", action="store_true", help="print the result as one JSON object")
     s.add_argument("--record", metavar="FILE", help="write a session file (one frame per task)")
+    s.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
     s.add_argument("--resume", metavar="FILE",
                    help="skip the tasks already finished in this sweep session")
     s.add_argument("--max-tasks", type=int, default=None,
@@ -123,6 +155,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{p.name} {p.version}  {'BROKEN' if p.error else 'ok'}  ({p.source})")
         if p.error:
             print(f"    error: {p.error}")
+            if args.debug and p.traceback:
+                print(textwrap.indent(p.traceback.rstrip(), "      "))
+        for warning in p.warnings:
+            print(f"    warning: {warning}")
         for exp_id in p.experiments:
             print(f"    {exp_id:<34} {registry.experiments[exp_id].experiment.title}")
         if p.activations:
@@ -154,18 +190,34 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     entry = _registry(args).get(args.experiment)
     params = resolve_params(entry.experiment.all_params(), texts=_parse_sets(args.set))
-    run = Run(entry, params, record=args.record)
+    run = Run(entry, params, record=_recording(args.record, args.overwrite))
     return _execute_and_report(run, args, record=args.record)
+
+
+def _recording(path: str | None, overwrite: bool) -> Any:
+    """The session target of ``--record FILE``: refused if the file exists, unless
+    ``--overwrite`` (the writer also creates it exclusively, so no race slips through)."""
+    from .session import Recording
+
+    if path is None:
+        return None
+    if not overwrite and os.path.lexists(path):
+        raise UsageError(f"{path} already exists; pass --overwrite to replace it or choose "
+                         "another --record file.")
+    return Recording(path=Path(path), overwrite=overwrite)
 
 
 def _execute_and_report(run: Any, args: argparse.Namespace, *, record: str | None) -> int:
     """Run with progress, print the result (JSON or a summary) and map status to exit code."""
-    _wait_with_progress(run, quiet=args.quiet)
-    result = run.result()
-    if args.json:
-        _print_json(result)
-    else:
-        _print_result(result)
+    with SignalGuard() as guard:  # installed until the result is printed
+        _wait_with_progress(run, guard, quiet=args.quiet)
+        result = run.result()
+        if args.json:
+            _print_json(result)
+        else:
+            _print_result(result)
+    for warning in getattr(run, "warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if run.status == "failed":
         print(f"error: run failed: {run.error}", file=sys.stderr)
         if args.debug and run.traceback:
@@ -182,40 +234,70 @@ def _execute_and_report(run: Any, args: argparse.Namespace, *, record: str | Non
     return EXIT_OK
 
 
-def _wait_with_progress(run: Any, *, quiet: bool) -> None:
-    """Run in the worker thread; Ctrl-C / SIGTERM cancel it cooperatively."""
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    show = not quiet and sys.stderr.isatty()
-    try:
-        run.start()
-        if show:
-            _progress_loop(run)
-        while not run.wait(0.1):
-            pass
-    except KeyboardInterrupt:
-        run.cancel()
-        print("cancelling…", file=sys.stderr)
-        while not run.wait(0.1):
-            pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+class Abandoned(Exception):
+    """A third interrupt: the session was ended ``cancelled`` without waiting (exit 130)."""
 
 
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+class SignalGuard:
+    """Counts SIGINT/SIGTERM while installed (a context manager) instead of raising.
+
+    The handler only counts; the waiting loop acts on the count, so no signal can land in
+    the middle of printing the result or writing the session."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalGuard:
+        for sig in self.SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
 
 
-def _progress_loop(run: Any) -> None:
-    from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+def _wait_with_progress(run: Any, guard: SignalGuard, *, quiet: bool) -> None:
+    """Start the run and wait for it; act on interrupts as the module docstring says."""
+    run.start()
+    if not quiet and sys.stderr.isatty():
+        from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), transient=True) as bar:
-        task = bar.add_task(run.experiment_id, total=None, info="")
-        while not run.wait(0.1):
-            st = run.state
-            bar.update(task, total=st.total, completed=st.step or 0,
-                       info=st.message or "")
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                      TimeRemainingColumn(), transient=True) as bar:
+            task = bar.add_task(run.experiment_id, total=None, info="")
+
+            def show() -> None:
+                st = run.state
+                bar.update(task, total=st.total, completed=st.step or 0, info=st.message or "")
+            _wait_loop(run, guard, show)
+    else:
+        _wait_loop(run, guard, lambda: None)
+
+
+def _wait_loop(run: Any, guard: SignalGuard, tick: Any) -> None:
+    seen = 0
+    while not run.wait(0.05):
+        if guard.count > seen:  # several signals may have arrived since the last look
+            if seen == 0:
+                run.cancel()
+                print("cancelling… (waiting for the partial result)", file=sys.stderr)
+            seen = guard.count
+            if seen >= 3:
+                run.abandon("stopped at once by a third interrupt; the results end early")
+                raise Abandoned
+            if seen == 2:
+                print("still cancelling…; interrupt once more to stop at once "
+                      "(the session is kept)", file=sys.stderr)
+        tick()
 
 
 def _print_result(result: dict[str, Any]) -> None:
@@ -263,14 +345,15 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     session = read_session(args.file)
     registry = _registry(args)
     run = rerun_session(session, registry)
-    _wait_with_progress(run, quiet=args.quiet)
-    report = compare_results(session, run.result(),
-                             str(getattr(run.entry.experiment, "version", "1")))
-    if args.json:
-        _print_json(report)
-    else:
-        for line in report["lines"]:
-            print(line)
+    with SignalGuard() as guard:
+        _wait_with_progress(run, guard, quiet=args.quiet)
+        report = compare_results(session, run.result(),
+                                 str(getattr(run.entry.experiment, "version", "1")))
+        if args.json:
+            _print_json(report)
+        else:
+            for line in report["lines"]:
+                print(line)
     return EXIT_OK if report["match"] else EXIT_FAILED
 
 
@@ -303,10 +386,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if spec.n_tasks > limit and not args.yes:
         raise UsageError(f"This sweep has {spec.n_tasks} tasks, more than the limit of {limit}; "
                          "pass --yes to run it anyway.")
+    record = args.record or args.resume
+    rewrite = args.resume is not None and Path(record).resolve() == Path(args.resume).resolve()
+    recording = _recording(record, args.overwrite or rewrite)  # --resume rewrites its file
     sweep = make_sweep(entry, spec, scheduler=args.scheduler, workers=args.workers,
                        resume=resume, plot_key=args.plot)
-    record = args.record or args.resume
-    run = Run(sweep, {"seed": seed}, record=record, meta={"sweep": spec.to_json()})
+    run = Run(sweep, {"seed": seed}, record=recording, meta={"sweep": spec.to_json()})
     return _execute_and_report(run, args, record=record)
 
 
@@ -330,13 +415,12 @@ COMMANDS = {"list": cmd_list, "describe": cmd_describe, "run": cmd_run, "replay"
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _merge_globals(args)
     if args.version:
         from . import __version__
 
         print(f"matexplore {__version__}")
         return EXIT_OK
-    if not hasattr(args, "sessions"):
-        args.sessions = []
     from .runner import limit_blas_threads
 
     limit_blas_threads()
@@ -344,7 +428,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (UsageError, ParamError, UnknownExperiment, SessionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if args.debug and getattr(exc, "traceback", None):  # a broken plugin's
+            print(exc.traceback, file=sys.stderr)
         return EXIT_USAGE
+    except Abandoned:
+        print("stopped; the session file ends as cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
     except KeyboardInterrupt:
         return EXIT_CANCELLED
     except BrokenPipeError:  # e.g. `matexplore run ... --json | head`: the reader left

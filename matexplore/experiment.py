@@ -208,6 +208,9 @@ def check_experiment(obj: Any) -> type[Experiment] | Experiment:
     if not isinstance(params, Mapping) or not all(
             isinstance(k, str) and isinstance(v, Param) for k, v in params.items()):
         raise ValueError(f"experiment {exp_id}: params must map names to Param objects")
+    if "seed" in params:
+        raise ValueError(f"experiment {exp_id} declares its own 'seed' parameter; every "
+                         "experiment has one automatically (use ctx.seed / ctx.rng)")
     if not callable(getattr(obj, "run", None)):
         raise ValueError(f"experiment {exp_id} has no run(params, ctx) method")
     for p_name, p in params.items():

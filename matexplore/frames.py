@@ -18,6 +18,7 @@ non-finite floats are encoded as the strings "NaN", "Infinity", "-Infinity".
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from typing import Any, Union
 
 Scalar = Union[int, float, str, None]
 
-__all__ = ["Frame", "Table", "Series", "Plot", "Compare", "Check", "RunState", "FrameBuffer", "to_json_value",
-           "from_json_value", "Scalar"]
+__all__ = ["Frame", "Table", "Series", "Plot", "Compare", "Check", "RunState", "FrameBuffer",
+           "to_json_value", "from_json_value", "Scalar", "FrameError", "check_frame",
+           "output_warnings"]
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -130,28 +132,152 @@ class Frame:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Frame:
-        """Decode a frame written by :meth:`to_json`; raises ValueError if malformed."""
+        """Decode a frame written by :meth:`to_json`; raises ValueError (one phrase, e.g.
+        "malformed frame (table 'walk' row 2 has 3 values for 2 columns)") if malformed."""
         try:
-            tables = {str(n): Table(columns=[str(c) for c in t["columns"]],
-                                    rows=[from_json_value(list(r)) for r in t["rows"]],
-                                    replace=bool(t.get("replace", False)))
-                      for n, t in dict(obj.get("tables") or {}).items()}
-            series = {str(n): Series(values=from_json_value(list(s["values"])),
-                                     replace=bool(s.get("replace")))
-                      for n, s in dict(obj.get("series") or {}).items()}
-            summary = from_json_value(dict(obj.get("summary") or {}))
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed frame ({exc.__class__.__name__}: {exc})") from None
-        for t in tables.values():
-            if any(len(r) != len(t.columns) for r in t.rows):
-                raise ValueError("malformed frame (a row does not match its columns)")
-        step, total = obj.get("step"), obj.get("total")
-        for v in (step, total):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-                raise ValueError("malformed frame (step/total must be integers)")
-        message = obj.get("message")
-        return cls(step=step, total=total, tables=tables, series=series, summary=summary,
-                   message=message if isinstance(message, str) else None)
+            tables = {n: Table(columns=_json_list(t, "columns"),
+                               rows=[_decode_row(r) for r in _json_list(t, "rows")],
+                               replace=bool(t.get("replace")))
+                      for n, t in _json_dict(obj, "tables", nested=True).items()}
+            series = {n: Series(values=_decode_row(_json_list(v, "values")),
+                                replace=bool(v.get("replace")))
+                      for n, v in _json_dict(obj, "series", nested=True).items()}
+            summary = {k: _decode(v) for k, v in _json_dict(obj, "summary").items()}
+            message = obj.get("message")
+            frame = cls(step=obj.get("step"), total=obj.get("total"), tables=tables,
+                        series=series, summary=summary,
+                        message=message if isinstance(message, str) else None)
+            check_frame(frame)
+        except FrameError as exc:
+            raise ValueError(f"malformed frame ({exc})") from None
+        return frame
+
+
+def _json_dict(obj: dict[str, Any], key: str, nested: bool = False) -> dict[str, Any]:
+    """``obj[key]`` as a dict (of dicts if ``nested``; ``{}`` when absent)."""
+    value = obj.get(key) or {}
+    if not isinstance(value, dict) or nested and not all(isinstance(v, dict)
+                                                         for v in value.values()):
+        raise FrameError(f"{key!r} must be an object" + (" of objects" if nested else ""))
+    return value
+
+
+def _decode(v: Any) -> Any:
+    """The non-finite markers of one scalar (containers are left for check_frame)."""
+    return _NONFINITE.get(v, v) if isinstance(v, str) else v
+
+
+def _decode_row(row: Any) -> Any:
+    return [_decode(v) for v in row] if isinstance(row, list) else row
+
+
+def _json_list(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    if not isinstance(value, list):
+        raise FrameError(f"{key!r} must be a list")
+    return value
+
+
+class FrameError(ValueError):
+    """A frame that breaks the data model; ``str(err)`` names the mistake in one phrase."""
+
+
+_NUMBER_KINDS = frozenset("biuf")  # NumPy dtype kinds of bool, int, uint, float
+_OK = object()  # "no bad value found"
+
+
+def _is_number(v: Any) -> bool:
+    """A real number that fits a float: Python or 0-d NumPy bool/int/float."""
+    if isinstance(v, (int, float)):
+        return not isinstance(v, int) or abs(v) <= sys.float_info.max
+    kind = getattr(getattr(v, "dtype", None), "kind", None)
+    return kind in _NUMBER_KINDS and getattr(v, "ndim", 1) == 0
+
+
+def _is_scalar(v: Any) -> bool:
+    return v is None or isinstance(v, str) or _is_number(v)
+
+
+def _check_name(kind: str, name: Any) -> None:
+    if not isinstance(name, str):
+        raise FrameError(f"{kind} names must be strings, not {type(name).__name__} {name!r}")
+
+
+def _check_table(name: str, t: Any) -> None:
+    if not isinstance(t, Table):
+        raise FrameError(f"table {name!r} is a {type(t).__name__}, not a Table")
+    if isinstance(t.columns, str) or not isinstance(t.columns, Sequence) or not all(
+            isinstance(c, str) for c in t.columns):
+        raise FrameError(f"table {name!r} needs a list of column names (strings)")
+    width = len(t.columns)
+    for i, row in enumerate(t.rows, start=1):
+        if isinstance(row, (str, Mapping)) or not hasattr(row, "__len__"):
+            raise FrameError(f"table {name!r} row {i} is not a list of values")
+        if len(row) != width:
+            raise FrameError(f"table {name!r} row {i} has {len(row)} values for "
+                             f"{width} columns")
+        bad = next((v for v in row if not _is_scalar(v)), _OK)
+        if bad is not _OK:
+            raise FrameError(f"table {name!r} row {i} holds {type(bad).__name__} {bad!r:.40}, "
+                             "not a number, string or None")
+
+
+def _check_series(name: str, s: Any) -> None:
+    values = s.values if isinstance(s, Series) else s
+    if isinstance(values, (str, Mapping)) or not hasattr(values, "__iter__"):
+        raise FrameError(f"series {name!r} is a {type(values).__name__}, not a list of numbers")
+    bad = next((v for v in values if not _is_number(v)), _OK)
+    if bad is not _OK:
+        raise FrameError(f"series {name!r} holds {type(bad).__name__} {bad!r:.40}, not a number")
+
+
+def check_frame(frame: Any, experiment_id: str | None = None) -> None:
+    """Raise :class:`FrameError` unless ``frame`` is a well-formed :class:`Frame`.
+
+    Well-formed: integer (or None) ``step``/``total``, a text (or None) ``message``;
+    string table names, each a :class:`Table` whose every row has one scalar per column;
+    string series names with real numbers (integers must fit a float); string summary keys
+    with scalar values (or flat lists of scalars). With ``experiment_id`` the message
+    blames that experiment — what the runner reports when a ``run`` yields a bad frame,
+    before anything is recorded."""
+    try:
+        _check_frame(frame)
+    except FrameError as exc:
+        if experiment_id is None:
+            raise
+        raise FrameError(f"experiment {experiment_id} yielded a malformed frame: {exc}.") \
+            from None
+
+
+def _check_frame(frame: Any) -> None:
+    if not isinstance(frame, Frame):
+        raise FrameError(f"run() yielded {type(frame).__name__}, not a Frame")
+    for label, v in (("step", frame.step), ("total", frame.total)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise FrameError(f"{label} must be an integer or None, not {v!r:.40}")
+    if frame.message is not None and not isinstance(frame.message, str):
+        raise FrameError(f"message must be a string, not {type(frame.message).__name__}")
+    for attr in ("tables", "series", "summary"):
+        if not isinstance(getattr(frame, attr), Mapping):
+            raise FrameError(f"{attr} must be a dict")
+    for name, t in frame.tables.items():
+        _check_name("table", name)
+        _check_table(name, t)
+    for name, s in frame.series.items():
+        _check_name("series", name)
+        _check_series(name, s)
+    for key, v in frame.summary.items():
+        _check_name("summary", key)
+        if not (_is_scalar(v) or _is_flat_list(v)):
+            raise FrameError(f"summary {key!r} is {type(v).__name__} {v!r:.40}, not a number, "
+                             "string, None or a flat list of those")
+
+
+def _is_flat_list(v: Any) -> bool:
+    """A list/tuple (or 1-d array) of scalars: e.g. the values of a sweep done so far."""
+    if getattr(v, "ndim", None) == 1:
+        v = v.tolist()
+    return isinstance(v, (list, tuple)) and all(_is_scalar(x) for x in v)
 
 
 @dataclass(frozen=True)
@@ -221,6 +347,29 @@ class Check:
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "holds": self.holds, "detail": self.detail,
                 "detail_label": self.detail_label, "help": self.help}
+
+
+def output_warnings(plot: Plot | None, compare: Sequence[Compare],
+                    state: RunState) -> list[str]:
+    """What a finished run declared but never produced: the ``plot`` table or one of its
+    columns, a ``compare`` summary key. One sentence each (empty when all is there)."""
+    out = []
+    if plot is not None:
+        table = state.tables.get(plot.table)
+        if table is None:
+            out.append(f"The plot's table {plot.table!r} never appeared in the run's tables.")
+        else:
+            missing = [c for c in (plot.x, *plot.y) if c not in table["columns"]]
+            if missing:
+                out.append(f"The plot's column(s) {', '.join(map(repr, missing))} never "
+                           f"appeared in table {plot.table!r}.")
+    for c in compare:
+        missing = [k for k in (c.theory, c.measured, c.se, c.source)
+                   if k and k not in state.summary]
+        if missing:
+            out.append(f"The comparison {c.label!r} names summary key(s) "
+                       f"{', '.join(map(repr, missing))} that never appeared in the summary.")
+    return out
 
 
 class RunState:

@@ -12,7 +12,10 @@ loads none), which helps isolate a broken installation.
 
 Each plugin is imported, registered with pluggy and asked for its hooks *separately*, so
 one that fails to import, defines an unknown hook, or declares a malformed experiment is
-recorded as broken with the reason and every other plugin keeps working.
+recorded as broken with the reason (and ``file:line``; the traceback for ``--debug``) and
+every other plugin keeps working. What a broken plugin provides is not registered — none
+of its experiments or activations — but the ids it tried to declare are remembered, so
+running one says "plugin X is broken: <reason>" rather than "unknown experiment".
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import importlib.util
 import os
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -32,11 +36,12 @@ import pluggy
 
 from . import hookspecs
 from .activations import Activation
+from .errors import describe_exception
 from .experiment import Experiment, check_experiment
 from .params import suggest
 
-__all__ = ["PluginInfo", "ExperimentEntry", "Registry", "UnknownExperiment", "load_registry",
-           "get_registry", "set_registry", "plugin_dirs_from_env"]
+__all__ = ["PluginInfo", "ExperimentEntry", "Registry", "UnknownExperiment", "BrokenPlugin",
+           "load_registry", "get_registry", "set_registry", "plugin_dirs_from_env"]
 
 ENTRY_POINT_GROUP = "matexplore"
 
@@ -51,9 +56,18 @@ class PluginInfo:
     error: str | None = None
     experiments: list[str] = field(default_factory=list)
     activations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a hook without @hookimpl
+    traceback: str | None = None  # of the first exception that broke it (for --debug)
+    root: Path | None = None  # its file or package directory (locates errors)
 
-    def add_error(self, message: str) -> None:
+    def add_error(self, message: str, exc: BaseException | None = None) -> None:
         self.error = message if self.error is None else f"{self.error}; {message}"
+        if exc is not None and self.traceback is None:
+            self.traceback = "".join(traceback.format_exception(exc))
+
+    def describe(self, exc: BaseException) -> str:
+        """The exception in one phrase, located in this plugin's files."""
+        return describe_exception(exc, self.root)
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,14 @@ class UnknownExperiment(LookupError):
     """No registered experiment has this id; the message suggests the closest one."""
 
 
+class BrokenPlugin(UnknownExperiment):
+    """The experiment belongs to a plugin that is broken; ``traceback`` is for --debug."""
+
+    def __init__(self, info: PluginInfo) -> None:
+        super().__init__(f"plugin {info.name!r} is broken: {info.error}.")
+        self.traceback = info.traceback
+
+
 class Registry:
     """Everything the loaded plugins provide, with the broken ones and why."""
 
@@ -80,17 +102,26 @@ class Registry:
         self.experiments: dict[str, ExperimentEntry] = {}
         self.activations: dict[str, Activation] = {}
         self.plugin_dirs: list[Path] = []  # directories plugins were loaded from (for workers)
+        self.broken: dict[str, PluginInfo] = {}  # experiment id → the broken plugin declaring it
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
 
     def get(self, experiment_id: str) -> ExperimentEntry:
-        try:
+        """The entry of ``experiment_id``; :class:`BrokenPlugin` if a broken plugin
+        declares it (or, when it broke before declaring anything, is named like its
+        prefix: ``my_plugin`` for ``my-plugin.x``), else :class:`UnknownExperiment`."""
+        if experiment_id in self.experiments:
             return self.experiments[experiment_id]
-        except KeyError:
-            hint = suggest(experiment_id, list(self.experiments))
-            raise UnknownExperiment(
-                f"Unknown experiment {experiment_id!r}{hint}; "
-                "run 'matexplore list' to see the available ones.") from None
+        prefix = experiment_id.split(".", 1)[0].replace("-", "_")
+        owner = self.broken.get(experiment_id) or next(
+            (p for p in self.plugins if p.error and p.name.replace("-", "_") == prefix), None)
+        if owner is not None:
+            raise BrokenPlugin(owner)
+        hint = suggest(experiment_id, list(self.experiments))
+        broken = [p.name for p in self.plugins if p.error]
+        note = f" (broken plugins: {', '.join(broken)})" if broken else ""
+        raise UnknownExperiment(f"Unknown experiment {experiment_id!r}{hint}; run 'matexplore "
+                                f"list' to see the available ones{note}.")
 
     def plugin(self, name: str) -> PluginInfo | None:
         return next((p for p in self.plugins if p.name == name), None)
@@ -101,7 +132,7 @@ class Registry:
             {"name": p.name, "version": p.version, "source": p.source, "error": p.error,
              "experiments": [{"id": e, "title": self.experiments[e].experiment.title}
                              for e in p.experiments],
-             "activations": list(p.activations)}
+             "activations": list(p.activations), "warnings": list(p.warnings)}
             for p in self.plugins]}
 
     # -- loading --------------------------------------------------------------------------
@@ -111,48 +142,72 @@ class Registry:
         try:
             module = load()
         except (Exception, SystemExit) as exc:  # a plugin may raise anything on import
-            info.add_error(f"failed to import: {_describe(exc)}")
+            info.add_error(f"failed to import: {info.describe(exc)}", exc)
             return
-        unknown = [a for a in dir(module) if a.startswith("matexplore_")
-                   and not hasattr(self.pm.hook, a)]
-        for attr in unknown:
-            known = [h for h in dir(self.pm.hook) if h.startswith("matexplore_")]
-            info.add_error(f"defines unknown hook {attr}{suggest(attr, known)}")
+        known = [h for h in dir(self.pm.hook) if h.startswith("matexplore_")]
+        for attr in (a for a in dir(module) if a.startswith("matexplore_")):
+            if attr not in known:
+                info.add_error(f"defines unknown hook {attr}{suggest(attr, known)}")
+            elif callable(getattr(module, attr)) and \
+                    self.pm.parse_hookimpl_opts(module, attr) is None:
+                info.warnings.append(f"{attr} is not marked with @hookimpl and is ignored; "
+                                     "did you forget @hookimpl?")
         try:
             self.pm.register(module, name=info.name)
         except Exception as exc:  # pluggy validation errors, duplicate names
-            info.add_error(f"could not be registered: {_describe(exc)}")
+            info.add_error(f"could not be registered: {info.describe(exc)}", exc)
 
     def collect(self) -> None:
-        """Call each plugin's hooks one by one and record what they provide."""
+        """Call each plugin's hooks one by one; commit what a plugin provides only if the
+        plugin is not broken. Activations come first, so experiments may list them; a
+        plugin found broken while its experiments are checked loses its activations."""
         for impl in self.pm.hook.matexplore_activations.get_hookimpls():
             info = self._info_for(impl.plugin_name)
-            for act in self._call(info, impl, "matexplore_activations"):
-                if not isinstance(act, Activation):
-                    info.add_error(f"matexplore_activations returned {act!r}, not an Activation")
-                elif act.name in self.activations:
-                    info.add_error(f"activation {act.name!r} is already registered")
-                else:
-                    self.activations[act.name] = act
-                    info.activations.append(act.name)
+            acts = [a for a in self._call(info, impl, "matexplore_activations")
+                    if self._check_activation(info, a)]
+            if info.error is None:
+                self.activations.update((a.name, a) for a in acts)
+                info.activations.extend(a.name for a in acts)
         for impl in self.pm.hook.matexplore_experiments.get_hookimpls():
             info = self._info_for(impl.plugin_name)
-            for obj in self._call(info, impl, "matexplore_experiments"):
-                self._add_experiment(info, obj)
+            exps = [e for e in (self._experiment(info, obj) for obj in
+                                self._call(info, impl, "matexplore_experiments")) if e]
+            if info.error is None:
+                for exp in exps:
+                    self.experiments[exp.id] = ExperimentEntry(exp, info)
+                    info.experiments.append(exp.id)
+            else:
+                self.broken.update((e.id, info) for e in exps if e.id not in self.experiments)
+                for name in info.activations:
+                    del self.activations[name]
+                info.activations.clear()
 
-    def _add_experiment(self, info: PluginInfo, obj: Any) -> None:
+    def _check_activation(self, info: PluginInfo, act: Any) -> bool:
+        if not isinstance(act, Activation):
+            info.add_error(f"matexplore_activations returned {act!r}, not an Activation")
+        elif act.name in self.activations:
+            info.add_error(f"activation {act.name!r} is already registered")
+        else:
+            return True
+        return False
+
+    def _experiment(self, info: PluginInfo, obj: Any) -> Experiment | None:
+        """The declared experiment, or None (with the plugin's error) if malformed; the
+        id of a malformed one is remembered when it has a usable id."""
         try:
             check_experiment(obj)
             exp = obj() if isinstance(obj, type) else obj
         except Exception as exc:
-            info.add_error(f"malformed experiment: {_describe(exc)}")
-            return
+            info.add_error(f"malformed experiment: {info.describe(exc)}", exc)
+            exp_id = getattr(obj, "id", None)
+            if isinstance(exp_id, str):
+                self.broken.setdefault(exp_id, info)
+            return None
         if exp.id in self.experiments:
             other = self.experiments[exp.id].plugin.name
             info.add_error(f"experiment id {exp.id!r} is already provided by plugin {other!r}")
-            return
-        self.experiments[exp.id] = ExperimentEntry(exp, info)
-        info.experiments.append(exp.id)
+            return None
+        return exp
 
     def _info_for(self, plugin_name: str) -> PluginInfo:
         return next(p for p in self.plugins if p.name == plugin_name)
@@ -161,15 +216,18 @@ class Registry:
     def _call(info: PluginInfo, impl: Any, hook: str) -> list[Any]:
         try:
             result = impl.function()
-            return list(result or [])
         except Exception as exc:
-            info.add_error(f"{hook} raised {_describe(exc)}")
+            info.add_error(f"{hook} raised {info.describe(exc)}", exc)
             return []
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        if result is None:
+            return []
+        if isinstance(result, (list, tuple)):
+            return list(result)
+        what = f"the class {result.__name__}" if isinstance(result, type) else \
+            f"a {type(result).__name__}"
+        info.add_error(f"{hook} returned {what} instead of a list "
+                       f"(return [{getattr(result, '__name__', '...')}])")
+        return []
 
 
 def plugin_dirs_from_env() -> list[Path]:
@@ -189,8 +247,21 @@ def _entry_point_plugins(registry: Registry) -> None:
         if not _allowed(ep.name):
             continue
         version = ep.dist.version if ep.dist is not None else "unknown"
-        info = PluginInfo(ep.name, version, f"entry point {ep.value}")
+        info = PluginInfo(ep.name, version, f"entry point {ep.value}",
+                          root=_module_root(ep.module))
         registry.add_module(info, ep.load)
+
+
+def _module_root(module: str) -> Path | None:
+    """The file or package directory of a top-level module, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(module.split(".", 1)[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not os.path.exists(spec.origin):
+        return None
+    origin = Path(spec.origin)
+    return origin.parent if spec.submodule_search_locations else origin
 
 
 def _dir_plugins(registry: Registry, directory: Path) -> None:
@@ -210,7 +281,7 @@ def _dir_plugins(registry: Registry, directory: Path) -> None:
             continue
         if not _allowed(name) or registry.plugin(name) is not None:
             continue
-        info = PluginInfo(name, "local", str(path))
+        info = PluginInfo(name, "local", str(path), root=path)
         registry.add_module(info, lambda n=name, f=init, p=path, i=info: _import_path(n, f, p, i))
 
 

@@ -25,11 +25,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import describe_exception
 from .experiment import Cancelled, ExperimentError, RunContext
-from .frames import Frame, FrameBuffer, RunState, to_json_value
+from .frames import (Frame, FrameBuffer, FrameError, RunState, check_frame, output_warnings,
+                     to_json_value)
 from .params import Params, resolve_params
 from .plugins import ExperimentEntry
-from .session import SessionWriter
+from .session import Recording, SessionWriter
 
 __all__ = ["Run", "draw_seed", "failure_message", "limit_blas_threads"]
 
@@ -55,8 +57,10 @@ def draw_seed() -> int:
 
 def failure_message(exc: BaseException) -> str:
     """One sentence for a failed run: the experiment's own message, or type + message."""
-    if isinstance(exc, ExperimentError):
+    if isinstance(exc, (ExperimentError, FrameError)):
         return str(exc)
+    if type(exc).__module__.startswith("numba"):  # keep the offending expression, file:line
+        return describe_exception(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -65,7 +69,8 @@ class Run:
     """One execution of an experiment (see the module docstring)."""
 
     def __init__(self, entry: ExperimentEntry, params: Params | Mapping[str, Any] | None = None,
-                 *, record: str | Path | None = None, series_limit: int | None = None,
+                 *, record: str | Path | Recording | None = None,
+                 series_limit: int | None = None,
                  meta: Mapping[str, Any] | None = None, threads: int | None = None,
                  cancel_after: int | None = None) -> None:
         exp = entry.experiment
@@ -77,7 +82,11 @@ class Run:
             exp.all_params(), params or {})
         seed = self.params.get("seed")
         self.seed: int = int(seed) if seed is not None else draw_seed()
-        self.record_path = Path(record) if record is not None else None
+        self.recording = record if isinstance(record, Recording) or record is None \
+            else Recording(path=Path(record))
+        self.record_path = self.recording.path if self.recording else None  # set when opened
+        self.warnings: list[str] = []  # e.g. a declared plot column that never appeared
+        self._writer: SessionWriter | None = None
         self.status = "pending"
         self.error: str | None = None
         self.traceback: str | None = None
@@ -107,7 +116,9 @@ class Run:
 
     # -- control --------------------------------------------------------------------------
     def start(self) -> Run:
-        """Execute in a daemon thread and return at once."""
+        """Open the session file (``OSError`` if it cannot be created), then execute in a
+        daemon thread and return at once."""
+        self._open_session()
         self._thread = threading.Thread(target=self.execute, name=f"run:{self.experiment_id}",
                                         daemon=True)
         self._thread.start()
@@ -124,6 +135,13 @@ class Run:
         """Wait for the run to end; True if it has."""
         return self.done.wait(timeout)
 
+    def abandon(self, reason: str) -> None:
+        """End the session file now as ``cancelled`` with ``reason`` (from any thread),
+        without waiting for the experiment; its later frames and footer are dropped."""
+        self.status, self.error = "cancelled", reason
+        if self._writer is not None:
+            self._writer.finish("cancelled", reason, time.monotonic() - (self.started or 0.0))
+
     def take_update(self) -> Frame | None:
         """All frames since the last call, merged into one (None if there were none)."""
         return self._updates.take()
@@ -131,7 +149,13 @@ class Run:
     # -- execution ------------------------------------------------------------------------
     def execute(self) -> Run:
         """Run to the end in the calling thread (what the worker thread runs)."""
-        writer = SessionWriter(self.record_path, self.header()) if self.record_path else None
+        try:
+            writer = self._open_session()
+        except OSError as exc:  # e.g. the file exists (no --overwrite) or is not writable
+            self.status = "failed"
+            self.error = f"cannot create the session file {exc.filename}: {exc.strerror or exc}"
+            self.done.set()
+            return self
         ctx = RunContext(self.seed, self._cancel, threads=self.threads)
         self.started = time.monotonic()
         self.status = "running"
@@ -140,12 +164,15 @@ class Run:
             params = Params(dict(self.params.to_dict(), seed=self.seed))
             gen = self.entry.experiment.run(params, ctx)
             for frame in gen:
-                if not isinstance(frame, Frame):
-                    raise TypeError(f"run() yielded {type(frame).__name__}, not a Frame")
+                check_frame(frame, self.experiment_id)
                 self._deliver(frame, writer)
                 if self._cancel.is_set():
                     break
             self.status = "cancelled" if self._cancel.is_set() else "finished"
+            if self.status == "finished":
+                with self._lock:
+                    exp = self.entry.experiment
+                    self.warnings = output_warnings(exp.plot, exp.compare, self.state)
         except Cancelled:
             self.status = "cancelled"
         except Exception as exc:  # the plugin's bug or its ExperimentError
@@ -160,10 +187,16 @@ class Run:
                 except Exception:  # a generator's cleanup failing must not hide the status
                     pass
             self.elapsed = time.monotonic() - self.started
-            if writer is not None:
-                writer.finish(self.status, self.error, self.elapsed)
+            if self._writer is not None:
+                self._writer.finish(self.status, self.error, self.elapsed, self.warnings)
             self.done.set()
         return self
+
+    def _open_session(self) -> SessionWriter | None:
+        if self._writer is None and self.recording is not None:
+            self._writer = self.recording.open(self.header())
+            self.record_path = self._writer.path
+        return self._writer
 
     def _deliver(self, frame: Frame, writer: SessionWriter | None) -> None:
         if writer is not None:

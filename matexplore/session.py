@@ -11,7 +11,10 @@ Line 1, the header::
 then one line per frame (``{"type": "frame", "t": seconds_since_start, ...Frame.to_json()}``),
 each flushed as it is written, then the footer::
 
-    {"type": "end", "status": "finished|cancelled|failed", "error": null|msg, "elapsed": s}
+    {"type": "end", "status": "finished|cancelled|failed", "error": null|msg, "elapsed": s,
+     "warnings": [msg, ...]}   # "warnings" only when there are some
+
+Files are created exclusively (never shared by two runs, never silently overwritten).
 
 A killed process leaves a valid prefix: the reader keeps every complete line, ignores a
 partial last line, and reports the session as ``interrupted``. Anything else that is not
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import socket
@@ -36,7 +40,7 @@ from typing import IO, Any
 from .frames import Frame, RunState, to_json_value
 
 __all__ = ["SCHEMA", "SessionError", "SessionWriter", "Session", "read_session",
-           "list_sessions", "default_session_dir", "new_session_path"]
+           "list_sessions", "default_session_dir", "session_stem", "Recording"]
 
 SCHEMA = 1
 STATUSES = ("finished", "cancelled", "failed")
@@ -66,35 +70,89 @@ def _versions() -> dict[str, str]:
 
 
 class SessionWriter:
-    """Writes one session file, flushing after every line (thread-safe)."""
+    """Writes one session file, flushing after every line (thread-safe).
 
-    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
+    The file is created exclusively (``O_CREAT | O_EXCL``): two writers never share a
+    file, and an existing file is never clobbered unless ``overwrite=True``. Use
+    :meth:`create` for a fresh name in a directory (``stem.jsonl``, ``stem-2.jsonl``, …).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any], *,
+                 overwrite: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._fh: IO[str] | None = open(self.path, "w", encoding="utf-8")
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+        fd = os.open(self.path, flags, 0o644)  # FileExistsError: the name is taken
+        self._fh: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
         full = {"type": "header", "schema": SCHEMA, **header, "started": _now(),
                 "host": socket.gethostname(), "versions": _versions()}
         self._write(full)
 
-    def _write(self, obj: dict[str, Any]) -> None:
+    @classmethod
+    def create(cls, directory: str | os.PathLike[str], stem: str,
+               header: dict[str, Any]) -> SessionWriter:
+        """A writer on the first free name ``<stem>.jsonl``, ``<stem>-2.jsonl``, … in
+        ``directory``; the name is claimed atomically, so concurrent runs never collide."""
+        directory = Path(directory)
+        n = 1
+        while True:
+            name = f"{stem}.jsonl" if n == 1 else f"{stem}-{n}.jsonl"
+            try:
+                return cls(directory / name, header)
+            except FileExistsError:
+                n += 1
+
+    def _write(self, obj: dict[str, Any], *, close: bool = False) -> bool:
         with self._lock:
             if self._fh is None:
-                return
+                return False
             self._fh.write(_dumps(to_json_value(obj)) + "\n")
             self._fh.flush()
+            if close:
+                self._fh.close()
+                self._fh = None
+            return True
+
+    @property
+    def closed(self) -> bool:
+        return self._fh is None
 
     def write_frame(self, frame: Frame, t: float) -> None:
         self._write({"type": "frame", "t": round(t, 6), **frame.to_json()})
 
-    def finish(self, status: str, error: str | None, elapsed: float) -> None:
-        """Write the footer and close; later calls do nothing."""
-        self._write({"type": "end", "status": status, "error": error,
-                     "elapsed": round(elapsed, 6)})
-        with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
+    def finish(self, status: str, error: str | None, elapsed: float,
+               warnings: list[str] | None = None) -> bool:
+        """Write the footer and close, atomically: from any thread, only the first call
+        writes (later ones, and frames after it, do nothing). True if this call wrote it."""
+        end: dict[str, Any] = {"type": "end", "status": status, "error": error,
+                               "elapsed": round(elapsed, 6)}
+        if warnings:
+            end["warnings"] = list(warnings)
+        return self._write(end, close=True)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Where a run records its session: an exact ``path`` (refused if it exists, unless
+    ``overwrite``), or a fresh name ``<stem>[-n].jsonl`` in ``directory``."""
+
+    path: Path | None = None
+    directory: Path | None = None
+    stem: str = "session"
+    overwrite: bool = False
+
+    @classmethod
+    def new(cls, directory: str | os.PathLike[str], experiment_id: str,
+            name: str | None = None) -> Recording:
+        """A fresh session in ``directory``: ``<name>`` or ``<experiment>-<UTC time>``."""
+        return cls(directory=Path(directory), stem=session_stem(experiment_id, name))
+
+    def open(self, header: dict[str, Any]) -> SessionWriter:
+        if self.path is not None:
+            return SessionWriter(self.path, header, overwrite=self.overwrite)
+        assert self.directory is not None, "a Recording needs a path or a directory"
+        return SessionWriter.create(self.directory, self.stem, header)
 
 
 @dataclass
@@ -116,6 +174,10 @@ class Session:
         if self.end:
             return self.end.get("error")
         return "the run was interrupted before it finished (no end record)"
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.end.get("warnings") or []) if self.end else []
 
     @property
     def experiment(self) -> str:
@@ -153,10 +215,41 @@ def _check_header(obj: Any, path: Path) -> dict[str, Any]:
     seed = obj.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise SessionError(f"{path} has a header with an invalid seed.")
-    info = obj.get("info")
-    if info is not None and not isinstance(info, dict):
-        raise SessionError(f"{path} has a header with invalid experiment info.")
+    problem = _info_problem(obj.get("info"))
+    if problem:
+        raise SessionError(f"{path} has a header with invalid experiment info ({problem}).")
     return obj
+
+
+def _is_str(v: Any, optional: bool = False) -> bool:
+    return isinstance(v, str) or (optional and v is None)
+
+
+def _info_problem(info: Any) -> str | None:
+    """What is wrong with a header's ``info`` (as :meth:`Experiment.info` writes it), so
+    that a replay can trust its title, plot and comparison rows; None if it is fine."""
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        return "not an object"
+    for key in ("id", "title", "description"):
+        if not _is_str(info.get(key), optional=True):
+            return f"{key} is not text"
+    if not isinstance(info.get("params", {}), dict):
+        return "params is not an object"
+    plot = info.get("plot")
+    if plot is not None and not (
+            isinstance(plot, dict) and _is_str(plot.get("table")) and _is_str(plot.get("x"))
+            and isinstance(plot.get("y"), list) and all(_is_str(y) for y in plot["y"])
+            and _is_str(plot.get("title"), optional=True)
+            and isinstance(plot.get("logy", False), int)):  # written as 0/1
+        return "plot needs text table and x, a list of text y, an optional title and logy"
+    compare = info.get("compare", [])
+    if not isinstance(compare, list) or not all(
+            isinstance(c, dict) and all(_is_str(c.get(k)) for k in ("label", "theory", "measured"))
+            and _is_str(c.get("se"), optional=True) for c in compare):
+        return "compare needs rows with text label, theory, measured and optional se"
+    return None
 
 
 def _check_end(obj: dict[str, Any], path: Path, lineno: int) -> dict[str, Any]:
@@ -165,6 +258,9 @@ def _check_end(obj: dict[str, Any], path: Path, lineno: int) -> dict[str, Any]:
     err = obj.get("error")
     if err is not None and not isinstance(err, str):
         raise SessionError(f"{path} line {lineno}: the error must be text.")
+    warnings = obj.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise SessionError(f"{path} line {lineno}: the warnings must be a list of texts.")
     return obj
 
 
@@ -193,7 +289,7 @@ def read_session(path: str | os.PathLike[str]) -> Session:
             raise SessionError(f"{p} line {lineno}: data after the end record.")
         if kind == "frame":
             t = obj.get("t", 0.0)
-            if isinstance(t, bool) or not isinstance(t, (int, float)):
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
                 raise SessionError(f"{p} line {lineno}: the frame time is not a number.")
             try:
                 frame = Frame.from_json(obj)
@@ -215,6 +311,8 @@ def _parse_line(line: bytes, path: Path, lineno: int) -> dict[str, Any]:
         raise SessionError(f"{path} line {lineno} is not valid UTF-8 text.") from None
     except (json.JSONDecodeError, RecursionError):
         raise SessionError(f"{path} line {lineno} is not valid JSON.") from None
+    except ValueError:  # an integer with more digits than Python converts (4300)
+        raise SessionError(f"{path} line {lineno} holds a number too long to read.") from None
     if not isinstance(obj, dict):
         raise SessionError(f"{path} line {lineno} is not a JSON object.")
     return obj
@@ -234,16 +332,10 @@ def default_session_dir() -> Path:
     return Path(os.environ.get("MATEXPLORE_SESSIONS", "sessions"))
 
 
-def new_session_path(directory: Path, experiment_id: str, name: str | None = None) -> Path:
-    """A fresh file name: ``<name>.jsonl`` or ``<experiment>-<UTC timestamp>.jsonl``."""
+def session_stem(experiment_id: str, name: str | None = None) -> str:
+    """A safe file stem: ``<name>`` or ``<experiment>-<UTC timestamp>`` (no path parts)."""
     stem = name or f"{experiment_id}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%d-%H%M%S}"
-    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip(".") or "session"
-    path = directory / f"{stem}.jsonl"
-    n = 2
-    while path.exists():
-        path = directory / f"{stem}-{n}.jsonl"
-        n += 1
-    return path
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip(".") or "session"
 
 
 @dataclass
@@ -255,10 +347,17 @@ class SessionListing:
     error: str | None = None
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted meanwhile: listed (as unreadable) at the end
+        return 0.0
+
+
 def list_sessions(directories: list[Path]) -> list[SessionListing]:
     """Every ``*.jsonl`` in the directories, newest first; unreadable ones keep the reason."""
     paths = sorted({p for d in directories if d.is_dir() for p in d.glob("*.jsonl")},
-                   key=lambda p: p.stat().st_mtime, reverse=True)
+                   key=_mtime, reverse=True)
     out = []
     for p in paths:
         try:

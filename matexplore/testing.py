@@ -34,25 +34,14 @@ from .runner import Run
 __all__ = ["check_plugin", "run_experiment", "table_rows"]
 
 
-def _unmarked_hooks(module: ModuleType, registry: Registry) -> list[str]:
-    """Functions named like a known hook but not decorated with ``@hookimpl`` (pluggy
-    silently ignores them, so the plugin would provide nothing)."""
-    impl_attr = f"{registry.pm.project_name}_impl"
-    return [f"{name}() is not decorated with @hookimpl, so matexplore ignores it"
-            for name in dir(module) if name.startswith("matexplore_")
-            and hasattr(registry.pm.hook, name) and callable(getattr(module, name))
-            and not hasattr(getattr(module, name), impl_attr)]
-
-
-def _load(name_or_module: str | ModuleType) -> tuple[PluginInfo, Registry, ModuleType | None]:
+def _load(name_or_module: str | ModuleType) -> tuple[PluginInfo, Registry]:
     """The plugin as the loader sees it: an installed plugin by name, else an importable
     module (name or object) loaded on its own."""
     if isinstance(name_or_module, str):
         registry = load_registry()
         info = registry.plugin(name_or_module)
         if info is not None:
-            module = registry.pm.get_plugin(name_or_module)
-            return info, registry, module
+            return info, registry
         try:
             module = importlib.import_module(name_or_module)
         except ImportError as exc:
@@ -72,7 +61,7 @@ def _load(name_or_module: str | ModuleType) -> tuple[PluginInfo, Registry, Modul
         registry.collect()
     finally:
         plugins._loading.registry = outer
-    return info, registry, module
+    return info, registry
 
 
 def check_plugin(name_or_module: str | ModuleType) -> PluginInfo:
@@ -80,16 +69,13 @@ def check_plugin(name_or_module: str | ModuleType) -> PluginInfo:
     with every reason) if it would be listed as broken or would provide nothing.
 
     Checked: it imports; no unknown hook names (``matexplore_experiment``); hooks carry
-    ``@hookimpl``; hooks return lists of Experiment classes/instances and Activations;
+    ``@hookimpl`` (the loader's warnings count as failures here); hooks return lists of Experiment classes/instances and Activations;
     every experiment passes the loader's checks (dotted lowercase id, title, ``Param``
     objects with valid defaults, ``run`` method) and its description is JSON (what a
     session header stores). Returns the plugin's :class:`PluginInfo` (name, version,
     experiment ids, activation names)."""
-    info, registry, module = _load(name_or_module)
-    problems = [info.error] if info.error else []
-    problems += list(getattr(info, "warnings", []))
-    if module is not None:
-        problems += [p for p in _unmarked_hooks(module, registry) if p not in problems]
+    info, registry = _load(name_or_module)
+    problems = ([info.error] if info.error else []) + list(info.warnings)
     for exp_id in info.experiments:
         try:
             json.dumps(registry.experiments[exp_id].experiment.info(), allow_nan=False)

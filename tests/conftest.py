@@ -56,3 +56,32 @@ def toy_dir(tmp_path: Path) -> Path:
     d.mkdir()
     (d / "toy.py").write_text(TOY_PLUGIN)
     return d
+
+
+TYPO_PLUGIN = '''
+"""An experiment whose plot names a column it never yields (a warning, not an error)."""
+from matexplore import Compare, Experiment, Frame, Plot, Table, hookimpl
+
+
+class Typo(Experiment):
+    id = "typo.x"
+    title = "plot names a column it never yields"
+    plot = Plot(table="t", x="k", y=("thoery",))
+    compare = (Compare("k", theory="k", measured="k"),)
+
+    def run(self, p, ctx):
+        yield Frame(tables={"t": Table(["k", "theory"], [[1, 1.0]])}, summary={"k": 1})
+
+
+@hookimpl
+def matexplore_experiments():
+    return [Typo]
+'''
+
+
+@pytest.fixture
+def typo_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "typo_plugins"
+    d.mkdir()
+    (d / "typo.py").write_text(TYPO_PLUGIN)
+    return d

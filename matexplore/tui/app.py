@@ -219,7 +219,7 @@ class MainScreen(Screen[None]):
                          request: SweepRequest) -> RunView:
         """A sweep is a Run of the Sweep experiment: same view, recording and cancel."""
         from ..runner import Run, draw_seed
-        from ..session import new_session_path
+        from ..session import Recording
         from ..sweep import SweepSpec, make_sweep
 
         seed = values.get("seed")
@@ -231,12 +231,12 @@ class MainScreen(Screen[None]):
                            plot_key=request.plot_key)
         directory = self.session_dirs[0]
         directory.mkdir(parents=True, exist_ok=True)
-        path = new_session_path(directory, f"sweep-{entry.id}")
-        run = Run(sweep, {"seed": seed}, record=path, meta={"sweep": spec.to_json()})
-        view = await self.open_view(RunView(sweep.experiment.info(), entry=sweep,
-                                            mode="sweep", note=_sweep_note(spec, path)))
-        view.record_path = path
-        view.attach(run.start())
+        run = Run(sweep, {"seed": seed}, record=Recording.new(directory, f"sweep-{entry.id}"),
+                  meta={"sweep": spec.to_json()}).start()
+        view = await self.open_view(RunView(sweep.experiment.info(), entry=sweep, mode="sweep",
+                                            note=_sweep_note(spec, run.record_path)))
+        view.record_path = run.record_path
+        view.attach(run)
         return view
 
     @on(BrowserPane.Open)
@@ -316,7 +316,7 @@ class MainScreen(Screen[None]):
         if item is None:
             return None
         if item.session is None:
-            self.app.notify(f"unreadable: {item.error}", severity="error")
+            self.app.notify(f"unreadable: {item.error}", severity="error", markup=False)
             return None
         return item.session
 

@@ -26,7 +26,7 @@ from textual.widgets import (Button, DataTable, Input, Label, ProgressBar, Selec
 from ..frames import Frame, RunState
 from ..params import Bool, Choice, Param, ParamError
 from ..plugins import ExperimentEntry
-from ..session import Session, new_session_path
+from ..session import Recording, Session
 from .sources import ReplaySource, Source
 
 __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
@@ -171,11 +171,11 @@ class SummaryPanel(DataTable):
             for i, (row, old) in enumerate(zip(rows, self._cells)):
                 for j, (new, was) in enumerate(zip(row, old)):
                     if new != was:
-                        self.update_cell(str(i), self._columns[j], new)
+                        self.update_cell(str(i), self._columns[j], Text(new))
         else:
             self.clear()
             for i, row in enumerate(rows):
-                self.add_row(*row, key=str(i))
+                self.add_row(*map(Text, row), key=str(i))
             self._labels = [r[0] for r in rows]
         self._cells = rows
 
@@ -209,7 +209,8 @@ class RunView(Vertical):
         self._timer: Any = None
         self._started = 0.0
         self._plot_dirty = False
-        self._spark_names: list[str] = []
+        self._sparks: dict[str, tuple[Label, Sparkline]] = {}  # series name → its widgets
+        self._tables: dict[str, DataTable] = {}  # table name → its DataTable
         self._generation: dict[str, int] = {}  # bumped when a table is (re)created/replaced
         self._rendered: dict[str, tuple[int, int]] = {}  # generation, rows shown of the state
         self._tables_dirty = self._sparks_dirty = False
@@ -293,14 +294,14 @@ class RunView(Vertical):
             except OSError as exc:
                 self.app.notify(f"cannot create {self.session_dir}: {exc}", severity="error")
                 return False
-            path = new_session_path(self.session_dir, self.entry.id, name)
+            path = Recording.new(self.session_dir, self.entry.id, name)
         try:
-            run = Run(self.entry, values, record=path)
-        except ParamError as exc:
-            self.app.notify(str(exc), severity="error")
+            run = Run(self.entry, values, record=path).start()
+        except (ParamError, OSError) as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
             return False
-        self.record_path = path
-        self.attach(run.start())
+        self.record_path = run.record_path
+        self.attach(run)
         return True
 
     def start_replay(self, speed: float) -> None:
@@ -325,7 +326,8 @@ class RunView(Vertical):
         self.query_one(".sparks", VerticalScroll).remove_children()
         self.query_one(".progress", ProgressBar).update(total=None, progress=0)
         self.query_one(".summary", SummaryPanel).show({})
-        self._spark_names = []
+        self._sparks.clear()
+        self._tables.clear()
         self._generation.clear()
         self._rendered.clear()
         self._plot_dirty = self._tables_dirty = self._sparks_dirty = False
@@ -446,45 +448,55 @@ class RunView(Vertical):
         """Bring the on-screen table up to date with the state's rows: append the new
         ones, keeping between TABLE_ROWS and 2·TABLE_ROWS rows (removing DataTable rows one
         by one is slow, so it trims by rebuilding at once); rebuild after a replace."""
-        box = self.query_one(".tables", VerticalScroll)
-        found = box.query(f"#table-{_safe(name)}")
-        if found:
-            table = found.first(DataTable)
-        else:
-            box.mount(Label(f"{name}", classes="table-title"))
-            table = DataTable(id=f"table-{_safe(name)}", classes="data", cursor_type="row")
+        table = self._tables.get(name)
+        if table is None:
+            box = self.query_one(".tables", VerticalScroll)
+            box.mount(Label(Text(name), classes="table-title"))
+            table = DataTable(id=self._unique_id("table", name), classes="data",
+                              cursor_type="row")
             box.mount(table)
+            self._tables[name] = table
         generation, done = self._rendered.get(name, (0, 0))
         if generation != self._generation.get(name):
             table.clear(columns=True)
-            table.add_columns(*columns)
+            table.add_columns(*(Text(c) for c in columns))
             done = max(0, len(rows) - TABLE_ROWS)
         new = rows[done:]
         if table.row_count + len(new) > 2 * TABLE_ROWS:
             table.clear()
             new = rows[-TABLE_ROWS:]
         for row in new:
-            table.add_row(*(fmt_value(v) for v in row))
+            table.add_row(*(Text(fmt_value(v)) for v in row))
         self._rendered[name] = (self._generation.get(name, 0), len(rows))
         if table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False, scroll=True)
 
     def _update_sparks(self, names: Any) -> None:
+        """One label + Sparkline per series, found by name (not by an id derived from it:
+        "a b" and "a_b" are different series)."""
         box = self.query_one(".sparks", VerticalScroll)
         for name in names:
-            values = [v for v in self.state.series.get(name, [])
+            values = [float(v) for v in self.state.series.get(name, [])
                       if isinstance(v, (int, float)) and math.isfinite(v)]
-            sid = f"spark-{_safe(name)}"
-            if name not in self._spark_names:
-                self._spark_names.append(name)
-                box.mount(Label("", id=f"sparklabel-{_safe(name)}", classes="spark-label"))
-                box.mount(Sparkline([], id=sid, classes="spark"))
-            self.query_one(f"#{sid}", Sparkline).data = values
+            if name not in self._sparks:
+                uid = self._unique_id("spark", name)
+                self._sparks[name] = (Label("", id=f"label-{uid}", classes="spark-label"),
+                                      Sparkline([], id=uid, classes="spark"))
+                box.mount(*self._sparks[name])
+            label, spark = self._sparks[name]
+            spark.data = values
             last = f"last {fmt_value(values[-1])}  min {fmt_value(min(values))}  " \
                    f"max {fmt_value(max(values))}" if values else "no finite values"
-            self.query_one(f"#sparklabel-{_safe(name)}", Label).update(
-                Text.assemble((name, "bold"), f"  {len(values)} pts  {last}"))
+            label.update(Text.assemble((name, "bold"), f"  {len(values)} pts  {last}"))
         self._sparks_dirty = False
+
+    def _unique_id(self, prefix: str, name: str) -> str:
+        """``<prefix>-<name made safe>``, with ``-2``, ``-3``… when that id is taken."""
+        base = f"{prefix}-{_safe(name)}"
+        uid, n = base, 2
+        while self.query(f"#{uid}"):
+            uid, n = f"{base}-{n}", n + 1
+        return uid
 
     def _draw_plot(self) -> None:
         from textual_plotext import PlotextPlot
@@ -566,6 +578,12 @@ class RunView(Vertical):
                             else "\n".join(self.comparison["lines"][:4]),
                             title=f"rerun: {verdict}",
                             severity="information" if self.comparison["match"] else "warning")
+        warnings = list(getattr(src, "warnings", None) or [])
+        if warnings:  # the run's own messages: shown, never fatal
+            line.append(f" · warning: {warnings[0]}" + (f" (+{len(warnings) - 1} more)"
+                                                        if len(warnings) > 1 else ""))
+            for w in warnings:
+                self.app.notify(w, title="warning", severity="warning", markup=False)
         self._set_status(line, "error" if status == "failed" else status)
         self.final_status = status
         if status in ("failed",) and self.mode == "run":
@@ -597,4 +615,5 @@ def _plottable(x: Any, y: Any, logy: bool | None) -> bool:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    """An ASCII identifier fragment (Textual ids allow letters, digits, ``-`` and ``_``)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)

@@ -66,11 +66,11 @@ class SessionsPane(Vertical):
             if item.session is not None:
                 s = item.session
                 status = Text(s.status, style="bold" if s.status == "failed" else "")
-                table.add_row(status, s.experiment, _date(item), item.path.name,
-                              params_text(s.header.get("params") or {}), key=str(i))
+                table.add_row(status, Text(s.experiment), _date(item), Text(item.path.name),
+                              Text(params_text(s.header.get("params") or {})), key=str(i))
             else:
                 table.add_row(Text("unreadable", style="bold reverse"), "?", _date(item),
-                              item.path.name, item.error or "", key=str(i))
+                              Text(item.path.name), Text(item.error or ""), key=str(i))
         dirs = ", ".join(str(d) for d in self.directories) or "(none)"
         self.query_one("#sessions-dirs", Static).update(
             f"{len(self.listings)} session file(s) in {dirs}  ·  Enter replay · f fast · "

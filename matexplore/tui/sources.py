@@ -28,6 +28,7 @@ class Source(Protocol):
 
     status: str
     error: str | None
+    warnings: list[str]  # about the finished run, e.g. a declared plot column never produced
     done: threading.Event
 
     def take_update(self) -> Frame | None: ...
@@ -49,6 +50,7 @@ class ReplaySource:
         self.speed = float(speed)
         self.status = "pending"
         self.error: str | None = None
+        self.warnings: list[str] = []
         self.state = RunState()
         self.done = threading.Event()
         self._cancel = threading.Event()
@@ -78,6 +80,7 @@ class ReplaySource:
         else:
             self.status = self.session.status
             self.error = None if self.status == "finished" else self.session.error
+            self.warnings = self.session.warnings
         self.done.set()
 
     def _sleep(self, recorded: float) -> None:

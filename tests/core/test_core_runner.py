@@ -74,3 +74,52 @@ def test_run_experiment_accepts_command_line_strings(toy_dir):
     a = run_experiment(exp, steps="4", sleep="0", seed=5)
     b = run_experiment(exp, steps=4, seed=5)
     assert a["params"]["steps"] == 4 and a["summary"] == b["summary"]
+
+
+def test_twenty_concurrent_runs_in_one_second_get_twenty_valid_sessions(toy_dir, tmp_path):
+    """Issue 13.1: auto-named sessions (<experiment>-<UTC second>) of runs started in the
+    same second used to share one file; each must get its own, readable back intact."""
+    import threading
+
+    from matexplore.session import Recording
+
+    e = entry(toy_dir)
+    barrier = threading.Barrier(20)
+    runs = []
+
+    def start(k):
+        run = Run(e, {"steps": 30, "seed": k}, record=Recording.new(tmp_path, e.id))
+        barrier.wait()
+        runs.append(run.start())
+
+    threads = [threading.Thread(target=start, args=(k,)) for k in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.wait(60) for r in runs)
+    paths = {r.record_path for r in runs}
+    assert len(paths) == 20 and paths == set(tmp_path.glob("*.jsonl"))
+    for r in runs:
+        s = read_session(r.record_path)
+        assert s.status == "finished" and s.result() == r.result()
+
+
+def test_record_to_an_existing_file_fails_the_run_and_keeps_the_file(toy_dir, tmp_path):
+    path = tmp_path / "old.jsonl"
+    path.write_text("precious\n")
+    run = Run(entry(toy_dir), {"steps": 3, "seed": 1}, record=path).execute()
+    assert run.status == "failed" and "exists" in run.error
+    assert path.read_text() == "precious\n"
+
+
+def test_abandon_ends_the_session_cancelled_while_the_experiment_runs(toy_dir, tmp_path):
+    path = tmp_path / "a.jsonl"
+    run = Run(entry(toy_dir), {"steps": 100000, "sleep": 0.005, "seed": 1}, record=path).start()
+    time.sleep(0.2)
+    run.abandon("stopped at once (third signal)")
+    s = read_session(path)  # readable now, although the thread is still going
+    assert s.status == "cancelled" and s.error == "stopped at once (third signal)"
+    run.cancel()
+    assert run.wait(10)
+    assert read_session(path).status == "cancelled"  # the thread's footer was not appended

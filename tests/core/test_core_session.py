@@ -11,15 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matexplore.frames import Frame, Series, Table
-from matexplore.session import (SCHEMA, SessionError, SessionWriter, list_sessions,
-                                new_session_path, read_session, replay_frames)
+from matexplore.session import (SCHEMA, Recording, SessionError, SessionWriter, list_sessions,
+                                read_session, replay_frames, session_stem)
 
 HEADER = {"matexplore": "test", "plugin": "toy", "plugin_version": "1", "experiment": "toy.walk",
           "info": {"title": "Random walk"}, "params": {"steps": 3, "seed": 7}, "seed": 7}
 
 
 def write_session(path: Path, n: int = 4, status: str | None = "finished") -> Path:
-    w = SessionWriter(path, HEADER)
+    w = SessionWriter(path, HEADER, overwrite=True)
     for k in range(n):
         w.write_frame(Frame(step=k + 1, total=n, tables={"walk": Table(["k", "x"], [[k, k * 0.5]])},
                             series={"x": [k * 0.5]}, summary={"x": k * 0.5, "bad": math.nan}),
@@ -134,8 +134,53 @@ def test_list_sessions_keeps_unreadable_with_reason(tmp_path):
     assert "not valid JSON" in rows["bad.jsonl"].error
 
 
-def test_new_session_path_is_fresh_and_safe(tmp_path):
-    a = new_session_path(tmp_path, "x.y", name="my run/../evil")
-    assert a.parent == tmp_path and "/" not in a.name
-    a.write_text("")
-    assert new_session_path(tmp_path, "x.y", name="my run/../evil") != a
+def test_session_stem_is_safe_and_create_never_reuses_a_name(tmp_path):
+    stem = session_stem("x.y", name="my run/../evil")
+    assert "/" not in stem
+    a = SessionWriter.create(tmp_path, stem, HEADER)
+    b = SessionWriter.create(tmp_path, stem, HEADER)
+    assert a.path.parent == tmp_path and a.path != b.path and b.path.name == f"{stem}-2.jsonl"
+
+
+def test_writer_refuses_an_existing_file_unless_overwrite(tmp_path):
+    path = write_session(tmp_path / "keep.jsonl")
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        SessionWriter(path, HEADER)
+    assert path.read_bytes() == before  # untouched
+    w = SessionWriter(path, HEADER, overwrite=True)
+    w.finish("finished", None, 0.0)
+    assert read_session(path).frames == []
+
+
+def test_finish_from_two_threads_writes_one_end_record(tmp_path):
+    """The CLI may end a session from the main thread while the run's thread also ends it:
+    exactly one footer is written, and frames after it are dropped."""
+    import threading
+
+    for attempt in range(20):
+        w = SessionWriter(tmp_path / f"f{attempt}.jsonl", HEADER)
+        barrier = threading.Barrier(8)
+
+        def end(status):
+            barrier.wait()
+            w.finish(status, None, 0.0)
+            w.write_frame(Frame(step=1), t=0.0)
+
+        threads = [threading.Thread(target=end, args=(s,))
+                   for s in ["cancelled", "finished"] * 4]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        s = read_session(w.path)  # raises on "data after the end record"
+        assert s.status in ("cancelled", "finished") and s.frames == []
+
+
+def test_end_record_keeps_warnings(tmp_path):
+    w = SessionWriter(tmp_path / "w.jsonl", HEADER)
+    w.finish("finished", None, 0.0, ["The plot's table 'walk' never appeared."])
+    assert read_session(w.path).warnings == ["The plot's table 'walk' never appeared."]
+    assert Recording.new(tmp_path, "x.y").directory == tmp_path
+
+

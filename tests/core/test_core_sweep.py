@@ -18,7 +18,7 @@ import pytest
 from matexplore.params import ParamError
 from matexplore.plugins import load_registry
 from matexplore.runner import Run
-from matexplore.session import read_session
+from matexplore.session import Recording, read_session
 from matexplore.sweep import (SweepSpec, host_slots, make_sweep, parse_grid, sweep_seeds,
                               task_threads)
 
@@ -42,6 +42,8 @@ def sweep_run(toy_dir, client, grid, seeds=3, seed=5, base=None, record=None, re
     entry = toy(toy_dir)
     spec = SweepSpec("toy.walk", grid, base or {}, seeds, seed, [str(toy_dir)])
     sweep = make_sweep(entry, spec, client=client, resume=resume)
+    if record is not None and resume is not None:  # resuming rewrites its own session file
+        record = Recording(path=record, overwrite=True)
     return Run(sweep, {"seed": seed}, record=record, meta={"sweep": spec.to_json()}).execute()
 
 

@@ -64,7 +64,7 @@ def _unmarked():
     ({"matexplore_experiments": _hook([BadDefault])}, "default of Parameter 'n'"),
     ({"matexplore_experiments": _hook([BadId])}, "invalid id"),
     ({"matexplore_experiments": _hook([BadVersion])}, "version must be a string"),
-    ({"matexplore_experiments": _unmarked}, "not decorated with @hookimpl"),
+    ({"matexplore_experiments": _unmarked}, "not marked with @hookimpl"),
     ({"matexplore_experiment": _hook([Counter])}, "unknown hook matexplore_experiment"),
     ({"matexplore_experiments": _hook([object()])}, "malformed experiment"),
     ({}, "provides no experiments"),
