@@ -20,34 +20,16 @@ measured on `--naive-pairs` pairs, scaled linearly, and printed only as a footno
 from __future__ import annotations
 
 import argparse
-import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 
-import numba
 import numpy as np
+from common import best_of, interleaved_best, rng_limit_runs
 
 from matexplore import RunContext
 from matexplore.params import Params
 from matexplore_plugins.kernel_maps import kernels as kn
 from matexplore_plugins.kernel_maps.activations import BUILTIN, kernel_map
 from matexplore_plugins.kernel_maps.experiments import _FiniteWidth
-
-
-@numba.njit(cache=True, nogil=True)
-def rng_limit_fill(rng: np.random.Generator, out: np.ndarray) -> None:
-    """Fill ``out`` with Generator normals: the fastest any sampler can draw them."""
-    for i in range(out.size):
-        out[i] = rng.standard_normal()
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
@@ -83,32 +65,18 @@ def main() -> None:
     # compile (cached after the first run) outside the timings
     ours(1, "gram", 2)()
     ours(1, "matrix", 2)()
-    rng_limit_fill(np.random.default_rng(0), np.empty(8))
 
-    buf = np.empty(10_000_000)
-    halves = (buf[: buf.size // 2], buf[buf.size // 2:])
-
-    def limit_two_threads() -> None:  # the same draws on 2 threads: the machine's scaling
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(rng_limit_fill, (np.random.default_rng(2), np.random.default_rng(3)),
-                          halves))
-
-    runs = {"numpy": numpy_run(kn.numpy_gram_layer, n), "one": ours(1), "two": ours(2),
-            "limit": lambda: rng_limit_fill(np.random.default_rng(1), buf),
-            "limit2": limit_two_threads}
-    # interleaved repeats, best of each: a shared machine's load changes over seconds
-    times: dict[str, float] = {}
-    for _ in range(a.repeat):
-        for key, fn in runs.items():
-            times[key] = min(times.get(key, np.inf), best(fn, 1))
+    limit_draws = 10_000_000
+    times = interleaved_best({"numpy": numpy_run(kn.numpy_gram_layer, n), "one": ours(1),
+                              "two": ours(2), **rng_limit_runs(limit_draws)}, a.repeat)
     t_np, t1, t2, t_lim = times["numpy"], times["one"], times["two"], times["limit"]
     t_lim2 = times["limit2"]
-    t_m1 = best(ours(1, "matrix", a.matrix_pairs), 1) * n / a.matrix_pairs
-    t_m2 = best(ours(2, "matrix", a.matrix_pairs), 1) * n / a.matrix_pairs
-    t_naive = best(numpy_run(kn.numpy_matrix_layer, a.naive_pairs), 1) * n / a.naive_pairs
+    t_m1 = best_of(ours(1, "matrix", a.matrix_pairs), 1) * n / a.matrix_pairs
+    t_m2 = best_of(ours(2, "matrix", a.matrix_pairs), 1) * n / a.matrix_pairs
+    t_naive = best_of(numpy_run(kn.numpy_matrix_layer, a.naive_pairs), 1) * n / a.naive_pairs
 
     draws = 2 * d * n * depth
-    limit = buf.size / t_lim
+    limit = limit_draws / t_lim
     print(f"kernel-map Monte-Carlo, tanh, width {d}, depth {depth}, {n} pairs "
           f"({draws / 1e6:.1f} M Gaussian draws; best of {a.repeat})")
     print(f"{'method':40s} {'time [s]':>9s} {'M draws/s':>10s} {'vs NumPy':>9s}")

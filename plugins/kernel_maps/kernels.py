@@ -61,9 +61,16 @@ def init_pairs(rng: np.random.Generator, n: int, hx: np.ndarray, hy: np.ndarray,
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def _rescale(x: np.ndarray, y: np.ndarray, nxx: float, nyy: float, nxy: float) -> float:
-    """Scale x, y to RMS 1 given their squared norms; return their cosine."""
+def _rescale(x: np.ndarray, y: np.ndarray) -> float:
+    """Scale x, y to RMS 1 (‖·‖² = d); return their cosine ⟨x, y⟩/(‖x‖‖y‖)."""
     d = x.shape[0]
+    nxx = 0.0
+    nyy = 0.0
+    nxy = 0.0
+    for i in range(d):
+        nxx += x[i] * x[i]
+        nyy += y[i] * y[i]
+        nxy += x[i] * y[i]
     fx = math.sqrt(d / nxx) if nxx > 0.0 else 0.0
     fy = math.sqrt(d / nyy) if nyy > 0.0 else 0.0
     for i in range(d):
@@ -96,20 +103,12 @@ def gram_post(rng: np.random.Generator, fx: np.ndarray, fy: np.ndarray, hx: np.n
         sx = math.sqrt(aa) if aa > 0.0 else 0.0
         cxy = ab / sx if sx > 0.0 else 0.0
         sy = math.sqrt(max(bb - cxy * cxy, 0.0))
-        nxx = 0.0
-        nyy = 0.0
-        nxy = 0.0
         for i in range(d):
             z1 = rng.standard_normal()
             z2 = rng.standard_normal()
-            u = sx * z1
-            v = cxy * z1 + sy * z2
-            x[i] = u
-            y[i] = v
-            nxx += u * u
-            nyy += v * v
-            nxy += u * v
-        out[p] = _rescale(x, y, nxx, nyy, nxy)
+            x[i] = sx * z1
+            y[i] = cxy * z1 + sy * z2
+        out[p] = _rescale(x, y)
     return out
 
 
@@ -129,9 +128,6 @@ def matrix_post(rng: np.random.Generator, fx: np.ndarray, fy: np.ndarray, hx: np
         for j in range(d):
             a[j] = (fx[p, j] - shift) / scale
             b[j] = (fy[p, j] - shift) / scale
-        nxx = 0.0
-        nyy = 0.0
-        nxy = 0.0
         for i in range(d):
             u = 0.0
             v = 0.0
@@ -139,14 +135,9 @@ def matrix_post(rng: np.random.Generator, fx: np.ndarray, fy: np.ndarray, hx: np
                 w = rng.standard_normal()
                 u += w * a[j]
                 v += w * b[j]
-            u *= s
-            v *= s
-            x[i] = u
-            y[i] = v
-            nxx += u * u
-            nyy += v * v
-            nxy += u * v
-        out[p] = _rescale(x, y, nxx, nyy, nxy)
+            x[i] = s * u
+            y[i] = s * v
+        out[p] = _rescale(x, y)
     return out
 
 
