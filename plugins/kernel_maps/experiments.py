@@ -18,8 +18,9 @@ from .activations import DEFAULT_SLOPE, kernel_map
 MAX_MATRIX_WIDTH = 2048
 _GRAM_CHUNK = 1 << 17   # pairs × width per chunk (~2 ms per call)
 _MATRIX_CHUNK = 1 << 21  # pairs × width² per chunk (~10 ms)
-#: 2: Generator streams per chunk of pairs (ctx.map_chunks) instead of numba's legacy RNG;
-#: kernel-maps.kernel: Monte-Carlo on ctx.chunks streams with RunningStats.
+#: 2: Generator streams per chunk (ctx.map_chunks) instead of numba's legacy RNG in the
+#: Monte-Carlo of fixed-point and kernel; for all three, κ/κ' by quadrature split at the
+#: activation's kinks (~1e-14) and c1_sq = κ'(0) from the same source as κ.
 VERSION = "2"
 
 
@@ -47,7 +48,10 @@ def _resolve(p: Params):
         except ValueError as exc:
             raise ExperimentError(f"{exc}.") from None
     act = registered_activations()[p.activation]
-    km = kernel_map(act, slope=p.slope, centered=p.centered)
+    try:
+        km = kernel_map(act, slope=p.slope, centered=p.centered)
+    except ValueError as exc:
+        raise ExperimentError(f"Activation {p.activation!r}: {exc}.") from None
     if not km.scale > 1e-12:
         raise ExperimentError(f"Activation {p.activation!r} has (almost) zero variance "
                               "after centring; it cannot be normalised.")
@@ -62,8 +66,9 @@ Normalised activation φ = (f − c·E f(g))/√Var, c = 1 if `centered`; kernel
 κ(ρ) = E[φ(u)φ(v)] = Σ_k c_k² ρ^k for standard normals u, v with correlation ρ;
 κ'(ρ) = E[φ'(u)φ'(v)] (Price), κ(0) = c_0², κ'(1) = E φ'(g)². κ and κ' come from closed
 forms (ReLU/leaky ReLU arc-cosine, erf: (2/π)arcsin(2ρ/3), sin: e^{−1}sinh ρ) or a 2-D
-Gauss–Legendre quadrature split at the kinks (error < 1e-8), never from a truncated
-Hermite series (ReLU: 60 terms give κ'(1) = 0.967, not 1). ρ* is the attracting root of
+Gauss–Legendre quadrature split at the activation's kinks (error ~1e-14 for every ρ,
+ρ → ±1 included), never from a truncated Hermite series (ReLU: 60 terms give
+κ'(1) = 0.967, not 1). c_1² is reported as κ'(0), from the same source as κ. ρ* is the attracting root of
 κ(ρ) = ρ (Brent on sign changes; the trivial root 1 only when κ'(1) ≤ 1).
 """
 
@@ -181,7 +186,7 @@ def _fixed_point_theory(km: th.KernelMap, rho0: float, depth: int) -> dict:
     summary = {"rho_star": rs, "kappa_0": km.kappa_0, "kappa_prime_rho_star": km.kappa_prime(rs),
                "kappa_prime_1": km.kappa_prime_1, "beta_need": b.need,
                "regime": th.regime(rs, km.kappa_prime_1), "rate_empirical":
-               th.empirical_rate(dist), "c1_sq": float(km.hermite_sq(2)[1])}
+               th.empirical_rate(dist), "c1_sq": km.kappa_prime(0.0)}
     for key in ("A", "B", "kstar", "need"):
         beta = getattr(b, key)
         curve = th.bound_curve(rho0, rs, beta, depth)
@@ -232,6 +237,7 @@ class _FiniteWidth:
 
 class Atlas(Experiment):
     id = "kernel-maps.atlas"
+    version = VERSION
     title = "Atlas of activations: κ(0), c_1², ρ*, κ'(ρ*), κ'(1), β candidates, regime"
     description = _MATH + """
 One row per registered activation (built-in and from other plugins). The bounds
@@ -280,7 +286,7 @@ Expected: A is violated for tanh, erf, sin (and centred ReLU/leaky ReLU), B hold
         holds = th.bounds_hold_globally(km, rs, b, depth=p.depth)
         if ctx.cancelled:
             return None
-        return [act.name, km.kappa_0, float(km.hermite_sq(2)[1]), rs, km.kappa_prime(rs),
+        return [act.name, km.kappa_0, km.kappa_prime(0.0), rs, km.kappa_prime(rs),
                 km.kappa_prime_1, b.A, b.B, b.kstar, holds["A"], holds["B"],
                 th.regime(rs, km.kappa_prime_1), holds["kstar"], b.need,
                 km.closed_form, b.reason]

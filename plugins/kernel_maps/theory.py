@@ -7,11 +7,12 @@ m₁² = K(0) = (E f(g))² and c = 1 when centring (else 0), the normalised acti
 φ = (f − c·E f)/√(m₂ − c·m₁²) and
 
     κ(ρ) = (K(ρ) − c·m₁²)/(m₂ − c·m₁²) = Σ_k c_k² ρ^k,   κ(1) = 1,
-    κ'(ρ) = K'(ρ)/(m₂ − c·m₁²) = Σ_k k c_k² ρ^{k−1},     κ'(1) = E φ'(g)².
+    κ'(ρ) = K'(ρ)/(m₂ − c·m₁²) = Σ_k k c_k² ρ^{k−1},     κ'(1) = E φ'(g)²,  κ'(0) = c_1².
 
 K and K' come from a closed form when one exists (ReLU/leaky ReLU arc-cosine kernels, erf,
-sin), otherwise from a 2-D quadrature accurate to ~1e-12 (never a truncated Hermite series:
-for ReLU c_k² ~ k^{-5/2}, 60 terms give κ'(1) = 0.967 instead of 1).
+sin), otherwise from the 2-D quadrature of :mod:`.quadrature`, split at the activation's
+kinks and accurate to ~1e-14 for every ρ ∈ [−1, 1] (never a truncated Hermite series: for
+ReLU c_k² ~ k^{-5/2}, 60 terms give κ'(1) = 0.967 instead of 1).
 """
 
 from __future__ import annotations
@@ -22,19 +23,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 from scipy.special import erf, expit
+
+from .quadrature import gaussian_expectation, gaussian_rule, pair_expectation
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 Real = float | np.ndarray
 
 #: Tolerance for "κ'(ρ*) = 1", "κ(0) = 0" and "ρ* = 1" decisions.
 TOL = 1e-9
-#: The Gaussian integrals are truncated to [−L_CUT, L_CUT] (tail mass < 1e-23).
-L_CUT = 10.0
-_NODES = 32
-_T, _W = leggauss(_NODES)
+#: Relative tolerance of the check closed-form K(1) = quadrature E f(g)².
+CLOSED_FORM_RTOL = 1e-8
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
@@ -138,58 +138,6 @@ def sin_kernel_prime(rho: np.ndarray) -> np.ndarray:
     return math.exp(-1.0) * np.cosh(rho)
 
 
-# ------------------------------------------------------------------------- quadrature
-def _legendre(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes/weights on [a, b] (broadcast over the shapes of a, b)."""
-    a, b = np.asarray(a, float)[..., None], np.asarray(b, float)[..., None]
-    half = 0.5 * (b - a)
-    return a + half * (_T + 1.0), half * _W
-
-
-def _split_nodes(a: np.ndarray, mid: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of the composite rule on [a, mid] ∪ [mid, b] (a kink at mid)."""
-    x1, w1 = _legendre(a, mid)
-    x2, w2 = _legendre(mid, np.full_like(np.asarray(mid, float), b))
-    return np.concatenate([x1, x2], axis=-1), np.concatenate([w1, w2], axis=-1)
-
-
-def _density(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / _SQRT2PI
-
-
-def gaussian_expectation(h: ArrayFn) -> float:
-    """E[h(g)], g ~ N(0, 1): composite Gauss–Legendre on [−10, 0] ∪ [0, 10] (exact up to
-    ~1e-14 for integrands smooth on each half-line, e.g. with a kink/jump at 0)."""
-    x, w = _split_nodes(np.array(-L_CUT), np.array(0.0), L_CUT)
-    return float(np.sum(w * _density(x) * h(x)))
-
-
-def pair_expectation(f1: ArrayFn, f2: ArrayFn, rho: float | np.ndarray) -> np.ndarray:
-    """E[f1(u) f2(v)] for standard normals with correlation ρ (scalar or 1-D array), by
-    iterated quadrature.
-
-    Write v = ρu + s·z, s = √(1−ρ²), z ⊥ u. The outer integral over u and the inner one
-    over z are composite 32-point Gauss–Legendre rules on [−10, 10], split where the
-    argument of f crosses 0 (u = 0 outside, z = −ρu/s inside), so activations with a kink
-    or a jump at 0 (ReLU, leaky ReLU, ELU and their derivatives) are integrated to ~1e-9,
-    like smooth ones (checked against the closed forms). Kinks elsewhere converge slower."""
-    r = np.atleast_1d(np.asarray(rho, float))
-    out = np.concatenate([_pair_block(f1, f2, r[i:i + 8]) for i in range(0, len(r), 8)])
-    return out.reshape(np.shape(rho))
-
-
-def _pair_block(f1: ArrayFn, f2: ArrayFn, r: np.ndarray) -> np.ndarray:
-    u, wu = _split_nodes(np.array(-L_CUT), np.array(0.0), L_CUT)
-    outer = wu * _density(u) * f1(u)
-    s = np.sqrt(np.maximum(0.0, 1.0 - r * r))[:, None]
-    safe = np.where(s > 1e-14, s, 1.0)
-    z0 = np.where(s > 1e-14, np.clip(-r[:, None] * u / safe, -L_CUT, L_CUT), L_CUT)
-    z, wz = _split_nodes(np.full_like(z0, -L_CUT), z0, L_CUT)
-    vals = f2(r[:, None, None] * u[None, :, None] + s[:, :, None] * z)
-    inner = np.sum(wz * _density(z) * vals, axis=-1)
-    return inner @ outer
-
-
 # ---------------------------------------------------------------------------- kernel map
 def _like(value: np.ndarray, rho: Real) -> Real:
     """A float for scalar ρ, an array for array ρ."""
@@ -201,9 +149,13 @@ class KernelMap:
     """The normalised (optionally centred) kernel map κ of an activation f.
 
     ``K``/``Kp`` are closed forms of the unnormalised K(ρ) = E f(u)f(v), K'(ρ) = E f'(u)f'(v)
-    (None ⇒ quadrature of ``fn``/``deriv``). κ = (K − c·K(0))/(K(1) − c·K(0)), κ' = K'/(K(1) −
-    c·K(0)), c = 1 if ``centered``. Alternatively ``weights`` gives the Hermite weights c_k²
-    directly (a custom kernel κ(ρ) = Σ c_k² ρ^k with no activation behind it)."""
+    (None ⇒ quadrature of ``fn``/``deriv``, split at ``kinks``: the points where f or f'
+    is not smooth). κ = (K − c·K(0))/(K(1) − c·K(0)), κ' = K'/(K(1) − c·K(0)), c = 1 if
+    ``centered``. Alternatively ``weights`` gives the Hermite weights c_k² directly (a
+    custom kernel κ(ρ) = Σ c_k² ρ^k with no activation behind it).
+
+    A closed form K must be the unnormalised kernel of ``fn``: K(1) is checked against the
+    1-D quadrature of E f(g)² (relative tolerance ``CLOSED_FORM_RTOL``), else ValueError."""
 
     name: str
     fn: ArrayFn | None = None
@@ -212,23 +164,34 @@ class KernelMap:
     Kp: ArrayFn | None = None
     centered: bool = False
     weights: tuple[float, ...] | None = None
+    kinks: tuple[float, ...] = ()
     closed_form: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "closed_form", self.K is not None or self.weights is not None)
+        if self.K is not None and self.fn is not None:
+            self._check_closed_form()
+
+    def _check_closed_form(self) -> None:
+        k1 = float(np.asarray(self.K(np.asarray(1.0))))
+        m2 = gaussian_expectation(lambda x: np.square(self.fn(x)), self.kinks)
+        if not abs(k1 - m2) <= CLOSED_FORM_RTOL * max(abs(m2), 1e-300):
+            raise ValueError(f"the closed-form kernel of {self.name!r} gives kernel(1) = "
+                             f"{k1:.10g} but E f(g)² = {m2:.10g} by quadrature of fn: "
+                             "`kernel` must be the unnormalised E[f(u) f(v)] of this fn")
 
     # -- unnormalised ---------------------------------------------------------------------
     def raw(self, rho: Real) -> Real:
         """K(ρ) = E[f(u) f(v)] (ρ scalar or array)."""
         if self.K is not None:
             return _like(self.K(np.asarray(rho, float)), rho)
-        return _like(pair_expectation(self.fn, self.fn, rho), rho)
+        return _like(pair_expectation(self.fn, self.fn, rho, self.kinks, self.kinks), rho)
 
     def raw_prime(self, rho: Real) -> Real:
         """K'(ρ) = E[f'(u) f'(v)]."""
         if self.Kp is not None:
             return _like(self.Kp(np.asarray(rho, float)), rho)
-        return _like(pair_expectation(self.deriv, self.deriv, rho), rho)
+        return _like(pair_expectation(self.deriv, self.deriv, rho, self.kinks, self.kinks), rho)
 
     @cached_property
     def m2(self) -> float:
@@ -286,20 +249,21 @@ class KernelMap:
 
     @cached_property
     def mean(self) -> float:
-        """E f(g) (with its sign, by quadrature)."""
-        return gaussian_expectation(self.fn)
+        """E f(g) (with its sign, by quadrature split at the kinks)."""
+        return gaussian_expectation(self.fn, self.kinks)
 
     # -- Hermite ------------------------------------------------------------------------
     def hermite_sq(self, n: int) -> np.ndarray:
         """c_k², k < n: c_k = E[φ(g) h_k(g)], h_k = He_k/√k! orthonormal (1-D quadrature,
-        recursion h_{k+1} = (x h_k − √k h_{k−1})/√(k+1)); exact weights for a custom kernel."""
+        recursion h_{k+1} = (x h_k − √k h_{k−1})/√(k+1), split at the kinks); exact weights
+        for a custom kernel."""
         if self.weights is not None:
             w = np.zeros(n)
             m = min(n, len(self._w))
             w[:m] = self._w[:m]
             return w
-        x, wx = _split_nodes(np.array(-L_CUT), np.array(0.0), L_CUT)
-        weight = wx * _density(x) * self.phi(x)
+        x, wx = gaussian_rule(self.kinks)
+        weight = wx * self.phi(x)
         out = np.empty(n)
         h_prev, h = np.zeros_like(x), np.ones_like(x)
         for k in range(n):

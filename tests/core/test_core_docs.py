@@ -83,3 +83,13 @@ def test_every_parameter_type_and_argument_is_documented():
             continue
         missing = [a for a in args if f"`{a}" not in row]
         assert not missing, f"{cls.__name__} arguments not documented: {missing}"
+
+
+def test_every_activation_field_is_documented():
+    from dataclasses import fields
+
+    from matexplore import Activation
+
+    for f in fields(Activation):
+        assert f"`{f.name}`" in DOC, f"Activation.{f.name} is not documented in docs/plugins.md"
+    assert "unnormalised" in DOC and "kinks=(" in DOC
