@@ -372,7 +372,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     run = rerun_session(session, registry)
     with SignalGuard() as guard:
         _wait_with_progress(run, guard, quiet=args.quiet)
-        report = compare_results(session, run.result())
+        report = compare_results(session, run.result(),
+                                 str(getattr(run.entry.experiment, "version", "1")))
         if args.json:
             _print_json(report)
         else:
