@@ -3,7 +3,7 @@
 The view watches a *source* (a :class:`~matexplore.runner.Run`, or a
 :class:`~matexplore.tui.sources.ReplaySource` for a recorded session): a timer polls
 ``source.take_update()`` at :data:`POLL_HZ` and renders the merged delta — progress with
-ETA, a status line, the summary panel "quantity | theory | measured | error", bounded
+ETA, a status line, the summary panel (:mod:`.summary`), bounded
 DataTables, one Sparkline per series and the experiment's main theory-vs-simulation plot.
 Live runs and replays go through exactly the same rendering code.
 """
@@ -28,6 +28,7 @@ from ..params import Bool, Choice, Param, ParamError
 from ..plugins import ExperimentEntry
 from ..session import Session, new_session_path
 from .sources import ReplaySource, Source
+from .summary import SummaryPanel
 
 __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
 
@@ -35,8 +36,6 @@ POLL_HZ = 12          # how often the view drains the run's coalescing buffer (�
 PLOT_INTERVAL = 2.0   # seconds between redraws of the plot/tables/sparklines while streaming
                       # (a plot redraw is a few KB of terminal output: matters over SSH)
 TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
-QUANTITY_WIDTH = 16   # summary column widths: fit 80 columns (longer text is cropped;
-VALUE_WIDTH = 10      # the session file and exports keep every value in full)
 SPARK_POINTS = 400    # points shown per sparkline
 STATUS_ICONS = {"pending": "·", "running": "▶", "finished": "✓", "cancelled": "■",
                 "failed": "✗", "interrupted": "…"}
@@ -51,19 +50,6 @@ def fmt_value(v: Any) -> str:
             return "NaN"
         return f"{v:.5g}"
     return str(v)
-
-
-def _error_text(theory: Any, measured: Any, se: Any) -> str:
-    """measured − theory: in standard errors when the measurement has one, else relative
-    to the theory (absolute when the theory is 0)."""
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (theory, measured)):
-        return "—"
-    diff = measured - theory
-    if isinstance(se, (int, float)) and math.isfinite(se) and se > 0:
-        return f"{diff / se:+.1f} se"
-    if theory:
-        return f"{100 * diff / abs(theory):+.2g}%"
-    return f"{diff:+.3g}"
 
 
 class ParamForm(Vertical):
@@ -136,50 +122,6 @@ class ParamForm(Vertical):
                 widget.value = value
 
 
-class SummaryPanel(DataTable):
-    """"quantity | theory | measured | error" rows from ``experiment.compare``, then the
-    other summary keys with their value in the measured column."""
-
-    def __init__(self, compare: list[dict[str, Any]], **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.compare = compare
-        self._shown: dict[str, Any] | None = None
-        self._labels: list[str] = []
-        self._cells: list[tuple[str, ...]] = []
-        self._columns: list[Any] = []
-
-    def on_mount(self) -> None:
-        self._columns = [self.add_column("quantity", width=QUANTITY_WIDTH),
-                         self.add_column("theory", width=VALUE_WIDTH),
-                         self.add_column("measured", width=VALUE_WIDTH),
-                         self.add_column("error", width=9)]
-
-    def show(self, summary: dict[str, Any]) -> None:
-        if summary == self._shown:
-            return
-        self._shown = dict(summary)
-        used: set[str] = set()
-        rows = []
-        for c in self.compare:
-            theory, measured = summary.get(c["theory"]), summary.get(c["measured"])
-            se = summary.get(c["se"]) if c.get("se") else None
-            used.update(k for k in (c["theory"], c["measured"], c.get("se")) if k)
-            rows.append((c["label"], fmt_value(theory), fmt_value(measured),
-                         _error_text(theory, measured, se)))
-        rows += [(k, "", fmt_value(v), "") for k, v in summary.items() if k not in used]
-        if [r[0] for r in rows] == self._labels:  # same rows: update changed cells only
-            for i, (row, old) in enumerate(zip(rows, self._cells)):
-                for j, (new, was) in enumerate(zip(row, old)):
-                    if new != was:
-                        self.update_cell(str(i), self._columns[j], new)
-        else:
-            self.clear()
-            for i, row in enumerate(rows):
-                self.add_row(*row, key=str(i))
-            self._labels = [r[0] for r in rows]
-        self._cells = rows
-
-
 class RunView(Vertical):
     """A tab's content: the form (or the recorded params) and the live output."""
 
@@ -242,7 +184,7 @@ class RunView(Vertical):
                 yield Static("ready — set parameters and press Run (ctrl+r)",
                              classes="status-line")
                 yield ProgressBar(total=None, show_eta=True, classes="progress")
-                yield SummaryPanel(list(self.info.get("compare") or []), classes="summary")
+                yield SummaryPanel(self.info, classes="summary")
                 with TabbedContent(classes="outputs"):
                     with TabPane("plot", classes="plot-pane", id="out-plot"):
                         yield Static("", classes="plot-placeholder")
@@ -262,7 +204,7 @@ class RunView(Vertical):
         return text
 
     def on_mount(self) -> None:
-        self.query_one(".summary", SummaryPanel).display = bool(self.info.get("compare"))
+        self.query_one(".summary", SummaryPanel).display = False  # until there are rows
         if self.info.get("plot") is None:
             self.query_one(".plot-placeholder", Static).update("(this experiment declares no plot)")
 
@@ -311,6 +253,7 @@ class RunView(Vertical):
         """Show ``source`` from now on (resetting the outputs) and start polling it."""
         self.source = source
         self.state = RunState(series_limit=SPARK_POINTS)
+        self.query_one(".summary", SummaryPanel).set_params(_source_params(source))
         self._reset_outputs()
         self._started = time.monotonic()
         self._set_running(True)
@@ -337,6 +280,13 @@ class RunView(Vertical):
             button.disabled = running
         for button in self.query("#cancel"):
             button.disabled = not running
+            if self.mode != "run":  # a replay/rerun/sweep tab cannot be restarted: no Stop
+                button.display = running
+        bar = self.query_one(".progress", ProgressBar)
+        if running:
+            bar.display = True
+        elif self.state.total is None:
+            bar.display = False  # an indeterminate bar would animate forever while idle
 
     # -- control --------------------------------------------------------------------------
     @property
@@ -585,6 +535,15 @@ class RunView(Vertical):
 
     def result(self) -> dict[str, Any] | None:
         return self.source.result() if self.source is not None else None
+
+
+def _source_params(source: Source) -> dict[str, Any]:
+    """The inputs of the run a source shows (a replay's from its session header)."""
+    session = getattr(source, "session", None)
+    if session is not None:
+        return dict(session.header.get("params") or {})
+    params = getattr(source, "params", None)
+    return dict(params.to_dict() if hasattr(params, "to_dict") else params or {})
 
 
 def _on_off(value: bool) -> str:

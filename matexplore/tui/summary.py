@@ -1,0 +1,243 @@
+"""The summary panel of a run tab: theory beside measurement, read by the shared rule.
+
+Rows come from :func:`matexplore.verdicts.summary_rows` (the same rows the CLI text output
+and the claims audit read), in groups:
+
+* compared quantities: ``quantity | theory | source says | measured | error | ✓/✗`` — the
+  "source says" column appears only when some row has a source value; the error is
+  measured − theory in standard errors when the measurement has one (the header then says
+  ``error (SE)``), else relative in % (mixed panels give each cell its unit and a legend);
+  the mark is :func:`~matexplore.verdicts.agrees` (within 4 SE, or exact to tolerance);
+* checks, as sentences ("bound A violated (worst ratio 55.41)") with their mark;
+* what the source says for quantities the run does not compare; then the other outputs.
+
+The run's inputs are never shown. Labels wrap in a column that takes all the width the
+values leave; the detail line under the panel shows the highlighted row in full: its
+label, every value at full precision and its ``help`` formula.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ..verdicts import SummaryRow, summary_rows
+
+__all__ = ["SummaryPanel", "SummaryTable", "cell", "error_cell", "mark"]
+
+VALUE_WIDTH = 8        # a value cell: 3 significant digits (the detail line has them all)
+SOURCE_WIDTH = 11      # "source says", and a source cell carries its own ✓/✗
+ERROR_WIDTH = 8
+MIN_LABEL = 10         # below this the label wraps onto more lines rather than shrink
+PADDING = 2            # DataTable cell padding per column
+GROUP_TITLES = {"check": "checks", "source": "source says (not compared)",
+                "output": "other outputs"}
+UNIT_LEGEND = "SE: standard errors of the measurement, %: relative to theory"
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def cell(v: Any) -> str:
+    """A compact value (3 significant digits); ``""`` for a missing one."""
+    if v is None:
+        return ""
+    if _num(v):
+        x = float(v)
+        if math.isnan(x):
+            return "NaN"
+        if isinstance(v, int) and abs(v) < 10**7:
+            return str(v)
+        return f"{x:.3g}"
+    return str(v)
+
+
+def full(v: Any) -> str:
+    """A value at full useful precision (the detail line)."""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "—" if v is None else str(v)
+
+
+def mark(ok: bool | None) -> Text:
+    """✓ / ✗ by the shared rule; blank when no rule applies."""
+    if ok is None:
+        return Text("")
+    return Text("✓", style="bold green") if ok else Text("✗", style="bold red")
+
+
+def error_cell(row: SummaryRow, with_unit: bool) -> str:
+    """measured − theory in its unit (see :func:`matexplore.verdicts.error_of`)."""
+    if row.error is None:
+        return ""
+    if row.error_unit == "se":
+        return f"{row.error:+.1f}" + (" SE" if with_unit else "")
+    if row.error_unit == "%":
+        return f"{row.error:+.2g} %"
+    return f"{row.error:+.3g}"
+
+
+class SummaryTable(DataTable):
+    """The panel's table (one row per summary row, plus group titles)."""
+
+
+class SummaryPanel(Vertical):
+    """The table and the detail line of the highlighted row (module docstring)."""
+
+    def __init__(self, info: Mapping[str, Any], params: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.info = info
+        self.params = dict(params or {})
+        self.rows: list[SummaryRow | str] = []  # a str is a group title
+        self._shown: dict[str, Any] | None = None
+        self._layout: tuple[Any, ...] = ()
+        self._cells: list[tuple[Any, ...]] = []
+        self._columns: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield SummaryTable(cursor_type="row", zebra_stripes=False, classes="summary-table")
+        yield Static("", classes="summary-detail")
+
+    @property
+    def table(self) -> SummaryTable:
+        return self.query_one(SummaryTable)
+
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        """The inputs of the run being shown (their echoes are not outputs)."""
+        self.params = dict(params)
+        self._shown = None
+
+    def show(self, summary: Mapping[str, Any]) -> None:
+        if summary == self._shown:
+            return
+        self._shown = dict(summary)
+        rows = summary_rows(self.info, summary, self.params)
+        grouped: list[SummaryRow | str] = []
+        for i, r in enumerate(rows):
+            first_of_kind = i == 0 or rows[i - 1].kind != r.kind
+            if first_of_kind and r.kind != "compare" and (i > 0 or r.kind != "output"):
+                grouped.append(GROUP_TITLES[r.kind])
+            grouped.append(r)
+        self.rows = grouped
+        self._render_rows()
+        self.display = bool(rows)
+
+    def on_resize(self) -> None:
+        if self.rows:
+            self._render_rows()
+
+    # -- layout ---------------------------------------------------------------------------
+    def _has_source(self) -> bool:
+        return any(isinstance(r, SummaryRow) and r.source is not None for r in self.rows)
+
+    def _units(self) -> set[str]:
+        return {r.error_unit for r in self.rows
+                if isinstance(r, SummaryRow) and r.kind == "compare" and r.error is not None}
+
+    def _column_specs(self) -> list[tuple[str, int | None]]:
+        units = self._units()
+        error_head = "error (SE)" if units == {"se"} else \
+            "error (%)" if units == {"%"} else "error"
+        values = [("theory", VALUE_WIDTH)]
+        if self._has_source():
+            values.append(("source says", SOURCE_WIDTH))
+        values += [("measured", VALUE_WIDTH), (error_head, max(ERROR_WIDTH, len(error_head))),
+                   ("", 1)]
+        used = sum(w + PADDING for _, w in values) + PADDING + 1  # + scrollbar
+        label = max(MIN_LABEL, self.size.width - used) if self.size.width else 24
+        return [("quantity", label), *values]
+
+    def _row_cells(self, row: SummaryRow | str, n: int, with_source: bool,
+                   with_unit: bool) -> tuple[Any, ...]:
+        blank = [""] * (n - 1)
+        if isinstance(row, str):
+            return (Text(row, style="italic dim"), *blank)
+        if row.kind == "check":
+            return (Text(row.text), *blank[:-1], mark(row.ok))
+        if row.kind == "source":
+            cells: list[Any] = [Text(row.label), ""]
+            cells += [cell(row.source)] if with_source else []
+            return (*cells, "", "", "")
+        if row.kind == "output":
+            cells = [Text(row.label), ""] + ([""] if with_source else [])
+            return (*cells, cell(row.measured), "", "")
+        cells = [Text(row.label), cell(row.theory)]
+        if with_source:
+            src = cell(row.source)
+            if row.source_ok is not None:
+                src += " ✓" if row.source_ok else " ✗"
+            cells.append(src)
+        return (*cells, cell(row.measured), error_cell(row, with_unit), mark(row.ok))
+
+    def _render_rows(self) -> None:
+        table = self.table
+        specs = self._column_specs()
+        with_source = any(h == "source says" for h, _ in specs)
+        with_unit = len(self._units()) > 1
+        cells = [self._row_cells(r, len(specs), with_source, with_unit) for r in self.rows]
+        layout = (tuple(specs), tuple(r if isinstance(r, str) else (r.kind, r.label)
+                                      for r in self.rows))
+        if layout == self._layout:  # same rows and columns: update changed cells only
+            for i, (new_row, old_row) in enumerate(zip(cells, self._cells)):
+                for j, (new, old) in enumerate(zip(new_row, old_row)):
+                    if str(new) != str(old):
+                        table.update_cell(str(i), self._columns[j], new)
+        else:
+            cursor = table.cursor_row
+            table.clear(columns=True)
+            self._columns = [table.add_column(h, width=w) for h, w in specs]
+            for i, row in enumerate(cells):
+                table.add_row(*row, key=str(i), height=None)
+            if 0 <= cursor < len(cells):
+                table.move_cursor(row=cursor, animate=False)
+            self._layout = layout
+        self._cells = cells
+        self._describe(table.cursor_row)
+
+    # -- the detail line ------------------------------------------------------------------
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._describe(event.cursor_row)
+
+    def detail_text(self, index: int) -> Text:
+        """The highlighted row in full: label, values, error with its unit, help."""
+        if not 0 <= index < len(self.rows):
+            return Text("")
+        row = self.rows[index]
+        if isinstance(row, str):
+            return Text(row, style="italic")
+        text = Text()
+        text.append(row.text if row.kind == "check" else row.label, style="bold")
+        if row.kind == "compare":
+            text.append(f"  theory {full(row.theory)}")
+            if row.source is not None:
+                verdict = {True: " (agrees)", False: " (disagrees)", None: ""}[row.source_ok]
+                text.append(f" · source says {full(row.source)}{verdict}")
+            text.append(f" · measured {full(row.measured)}")
+            if row.se is not None:
+                text.append(f" ± {full(row.se)} (SE)")
+            if row.error is not None:
+                unit = {"se": " SE", "%": " %"}.get(row.error_unit, "")
+                text.append(f" · error {error_cell(row, False).split()[0]}{unit}")
+            text.append({True: " ✓", False: " ✗ (beyond 4 SE / tolerance)",
+                         None: " (no SE or tolerance: no verdict)"}[row.ok])
+        elif row.kind == "source":
+            text.append(f"  source says {full(row.source)}")
+        elif row.kind == "output":
+            text.append(f"  {full(row.measured)}")
+        if row.kind == "compare" and len(self._units()) > 1:
+            text.append(f" · {UNIT_LEGEND}", style="dim")
+        if row.help:
+            text.append(f"\n{row.help}", style="dim")
+        return text
+
+    def _describe(self, index: int) -> None:
+        self.query_one(".summary-detail", Static).update(self.detail_text(index))
