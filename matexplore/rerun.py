@@ -56,10 +56,10 @@ def _rerun_sweep(session: Session, registry: Registry, scheduler: str | None,
 
     try:
         spec = spec_of_session(session, registry)
+        sweep = make_sweep(registry.get(spec.experiment), spec, scheduler=scheduler,
+                           workers=workers)
     except ParamError as exc:
         raise SessionError(str(exc)) from None
-    sweep = make_sweep(registry.get(spec.experiment), spec, scheduler=scheduler,
-                       workers=workers)
     return Run(sweep, {"seed": spec.seed}, meta={"sweep": spec.to_json()})
 
 

@@ -13,6 +13,7 @@ palette (ctrl+p) and a line in the help screen (F1 / ?).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sys
 from collections.abc import Iterable
@@ -38,10 +39,9 @@ __all__ = ["MatexploreApp", "MainScreen"]
 
 
 def _sweep_note(spec: Any, path: Path) -> str:
-    grid = "\n".join(f"  {k} = {', '.join(map(str, v))}" for k, v in spec.grid.items())
-    fixed = "\n".join(f"  {k} = {v}" for k, v in spec.base.items())
-    return (f"sweep over\n{grid}\n{spec.seeds} seeds per point, sweep seed {spec.seed}\n"
-            f"fixed:\n{fixed or '  (defaults)'}\nrecording to {path.name}")
+    from ..sweep import spec_text
+
+    return f"{spec_text(spec.to_json())}\nrecording to {path.name}"
 
 BROWSE, SESSIONS = "tab-browse", "tab-sessions"
 FAST_REPLAY = 10.0
@@ -92,7 +92,7 @@ class MainScreen(Screen[None]):
             with TabPane("Experiments", id=BROWSE):
                 yield BrowserPane(self.registry, id="browser")
             with TabPane("Sessions", id=SESSIONS):
-                yield SessionsPane(self.session_dirs, id="sessions")
+                yield SessionsPane(self.session_dirs, live=self.live_paths, id="sessions")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -334,20 +334,37 @@ class MainScreen(Screen[None]):
         self.query_one(SessionsPane).reload()
 
     def action_delete(self) -> None:
+        """Delete the highlighted session file; a live run's file only after cancelling
+        that run (asked first), so the run never reports a file that no longer exists."""
         item = self.query_one(SessionsPane).selected
         if item is None:
             return
+        writer = next((v for v in self.live_runs() if v.record_path is not None
+                       and v.record_path.resolve() == item.path.resolve()), None)
 
-        def delete(yes: bool | None) -> None:
-            if yes:
-                try:
-                    item.path.unlink()
-                    self.app.notify(f"deleted {item.path.name}")
-                except OSError as exc:
-                    self.app.notify(f"cannot delete {item.path}: {exc}", severity="error")
-                self.query_one(SessionsPane).reload()
+        async def delete(yes: bool | None) -> None:
+            if not yes:
+                return
+            if writer is not None:
+                writer.forget_record()
+                writer.cancel()
+                while writer.running:  # the run writes its end record, then we delete
+                    await asyncio.sleep(0.05)
+            try:
+                item.path.unlink()
+                self.app.notify(f"deleted {item.path.name}")
+            except OSError as exc:
+                self.app.notify(f"cannot delete {item.path}: {exc}", severity="error")
+            self.query_one(SessionsPane).reload()
 
-        self.app.push_screen(ConfirmScreen(f"Delete {item.path}?", "Delete", "Keep"), delete)
+        if writer is not None:
+            question = (f"{item.path.name} is being written by the live run in tab "
+                        f"'{writer.tab_label()}'. Cancel that run and delete its session?")
+            self.app.push_screen(ConfirmScreen(question, "Cancel run and delete", "Keep"),
+                                 delete)
+        else:
+            self.app.push_screen(ConfirmScreen(f"Delete {item.path}?", "Delete", "Keep"),
+                                 delete)
 
     def action_export(self) -> None:
         if self.context() == "sessions":
@@ -383,6 +400,10 @@ class MainScreen(Screen[None]):
 
     def live_runs(self) -> list[RunView]:
         return [v for v in self.views if v.running and v.mode != "replay"]
+
+    def live_paths(self) -> set[Path]:
+        """The session files this app's live runs are writing."""
+        return {v.record_path for v in self.live_runs() if v.record_path is not None}
 
     def cancel_all(self, timeout: float = 2.0) -> None:
         views = [v for v in self.views if v.running]

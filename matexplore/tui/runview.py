@@ -27,6 +27,7 @@ from ..frames import Frame, RunState
 from ..params import Bool, Choice, Param, ParamError
 from ..plugins import ExperimentEntry
 from ..session import Session, new_session_path
+from ..sweep import failed_tasks, spec_text
 from .sources import ReplaySource, Source
 from .summary import SummaryPanel
 
@@ -145,6 +146,7 @@ class RunView(Vertical):
         self.session_dir = session_dir
         self.source: Source | None = None
         self.record_path: Path | None = None
+        self._forgotten: Path | None = None  # a record deleted while the run was live
         self.comparison: dict[str, Any] | None = None
         self.final_status: str | None = None  # set once the end of the source is rendered
         self.state = RunState(series_limit=SPARK_POINTS)
@@ -193,11 +195,22 @@ class RunView(Vertical):
                     with TabPane("series", classes="sparks-pane", id="out-series"):
                         yield VerticalScroll(classes="sparks")
 
+    def _recorded_sweep(self) -> dict[str, Any] | None:
+        sweep = self.session.header.get("sweep") if self.session is not None else None
+        return sweep if isinstance(sweep, dict) and "grid" in sweep else None
+
+    def forget_record(self) -> None:
+        """Its session file is about to be deleted: never call it saved."""
+        self._forgotten, self.record_path = self.record_path, None
+
     def _recorded_params(self) -> Text:
         header = self.session.header if self.session else {}
         text = Text()
         if self.session is not None:
             text.append(f"{self.session.path.name}\n", style="bold")
+        if self._recorded_sweep() is not None:
+            text.append(spec_text(self._recorded_sweep()) + "\n")
+            return text
         for k, v in (header.get("params") or {}).items():
             text.append(f"{k} = ", style="dim")
             text.append(f"{fmt_value(v) if not isinstance(v, list) else v}\n")
@@ -504,8 +517,14 @@ class RunView(Vertical):
             line = Text(f"{what} · {done} · {elapsed:.1f} s")
             if isinstance(src, ReplaySource):
                 line.append(f" · replay of {src.session.path.name}")
-        if self.record_path is not None:
+        failed = failed_tasks(src.result()) if status == "finished" else None
+        if failed:
+            line = Text(f"finished, {failed}", style="bold")
+        if self.record_path is not None and self.record_path.exists():
             line.append(f" · saved {self.record_path}")
+        elif self.record_path is not None or self._forgotten is not None:
+            line.append(f" · session file {(self.record_path or self._forgotten).name} "
+                        "was deleted")
         if self.mode == "rerun" and self.session is not None:
             from ..rerun import compare_results
 

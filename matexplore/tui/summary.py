@@ -31,11 +31,10 @@ from ..verdicts import SummaryRow, summary_rows
 
 __all__ = ["SummaryPanel", "SummaryTable", "cell", "error_cell", "mark"]
 
-VALUE_WIDTH = 8        # a value cell: 3 significant digits (the detail line has them all)
-SOURCE_WIDTH = 11      # "source says", and a source cell carries its own ✓/✗
-ERROR_WIDTH = 8
-MIN_LABEL = 10         # below this the label wraps onto more lines rather than shrink
-PADDING = 2            # DataTable cell padding per column
+VALUE_WIDTH = 9        # " " + a value of 3 significant digits (the detail line has all)
+SOURCE_WIDTH = 12      # " source says"; a source cell carries its own ✓/✗
+ERROR_WIDTH = 11       # " error (SE)"; the cell carries the row's ✓/✗
+MIN_LABEL = 12         # below this the label wraps onto more lines rather than shrink
 GROUP_TITLES = {"check": "checks", "source": "source says (not compared)",
                 "output": "other outputs"}
 UNIT_LEGEND = "SE: standard errors of the measurement, %: relative to theory"
@@ -103,7 +102,10 @@ class SummaryPanel(Vertical):
         self._columns: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        yield SummaryTable(cursor_type="row", zebra_stripes=False, classes="summary-table")
+        # no cell padding: each value column starts with one space, so the label gets
+        # every column the values do not need (at 80 columns that is what makes it fit)
+        yield SummaryTable(cursor_type="row", zebra_stripes=False, cell_padding=0,
+                           classes="summary-table")
         yield Static("", classes="summary-detail")
 
     @property
@@ -146,12 +148,11 @@ class SummaryPanel(Vertical):
         units = self._units()
         error_head = "error (SE)" if units == {"se"} else \
             "error (%)" if units == {"%"} else "error"
-        values = [("theory", VALUE_WIDTH)]
+        values = [(" theory", VALUE_WIDTH)]
         if self._has_source():
-            values.append(("source says", SOURCE_WIDTH))
-        values += [("measured", VALUE_WIDTH), (error_head, max(ERROR_WIDTH, len(error_head))),
-                   ("", 1)]
-        used = sum(w + PADDING for _, w in values) + PADDING + 1  # + scrollbar
+            values.append((" source says", SOURCE_WIDTH))
+        values += [(" measured", VALUE_WIDTH), (f" {error_head}", ERROR_WIDTH)]
+        used = sum(w for _, w in values) + 1  # + the vertical scrollbar
         label = max(MIN_LABEL, self.size.width - used) if self.size.width else 24
         return [("quantity", label), *values]
 
@@ -161,26 +162,27 @@ class SummaryPanel(Vertical):
         if isinstance(row, str):
             return (Text(row, style="italic dim"), *blank)
         if row.kind == "check":
-            return (Text(row.text), *blank[:-1], mark(row.ok))
+            return (Text(row.text), *blank[:-1], Text(" ").append_text(mark(row.ok)))
+        values: list[Any] = [""] * (n - 1)  # theory, [source], measured, error
         if row.kind == "source":
-            cells: list[Any] = [Text(row.label), ""]
-            cells += [cell(row.source)] if with_source else []
-            return (*cells, "", "", "")
+            values[1 if with_source else 0] = f" {cell(row.source)}"
+            return (Text(row.label), *values)
         if row.kind == "output":
-            cells = [Text(row.label), ""] + ([""] if with_source else [])
-            return (*cells, cell(row.measured), "", "")
-        cells = [Text(row.label), cell(row.theory)]
-        if with_source:
-            src = cell(row.source)
-            if row.source_ok is not None:
-                src += " ✓" if row.source_ok else " ✗"
-            cells.append(src)
-        return (*cells, cell(row.measured), error_cell(row, with_unit), mark(row.ok))
+            values[-2] = f" {cell(row.measured)}"
+            return (Text(row.label), *values)
+        values[0] = f" {cell(row.theory)}"
+        if with_source and row.source is not None:
+            values[1] = f" {cell(row.source)}" + {True: " ✓", False: " ✗", None: ""}[
+                row.source_ok]
+        values[-2] = f" {cell(row.measured)}"
+        err = Text(f" {error_cell(row, with_unit)} ")
+        values[-1] = err.append_text(mark(row.ok)) if row.ok is not None else err
+        return (Text(row.label), *values)
 
     def _render_rows(self) -> None:
         table = self.table
         specs = self._column_specs()
-        with_source = any(h == "source says" for h, _ in specs)
+        with_source = any(h == " source says" for h, _ in specs)
         with_unit = len(self._units()) > 1
         cells = [self._row_cells(r, len(specs), with_source, with_unit) for r in self.rows]
         layout = (tuple(specs), tuple(r if isinstance(r, str) else (r.kind, r.label)
