@@ -73,7 +73,9 @@ class ParamForm(Vertical):
                                  allow_blank=False, compact=True, id=f"param-{name}")
                 else:
                     yield Input(spec.format(spec.default), compact=True, id=f"param-{name}",
-                                placeholder="random" if spec.kind == "seed" else spec.allowed())
+                                placeholder="random" if spec.kind == "seed" else
+                                "(empty) " + spec.allowed() if spec.kind.endswith("_list")
+                                else spec.allowed())
                 yield Static("", classes="field-error", id=f"error-{name}")
                 if spec.help:
                     yield Static(spec.help, classes="field-help")
@@ -147,6 +149,7 @@ class RunView(Vertical):
         self.source: Source | None = None
         self.record_path: Path | None = None
         self._forgotten: Path | None = None  # a record deleted while the run was live
+        self._stale = False  # the form was edited after the shown run ended
         self.comparison: dict[str, Any] | None = None
         self.final_status: str | None = None  # set once the end of the source is rendered
         self.state = RunState(series_limit=SPARK_POINTS)
@@ -265,6 +268,8 @@ class RunView(Vertical):
     def attach(self, source: Source) -> None:
         """Show ``source`` from now on (resetting the outputs) and start polling it."""
         self.source = source
+        self._stale = False
+        self.query_one(".run-output").remove_class("-stale")
         self.state = RunState(series_limit=SPARK_POINTS)
         self.query_one(".summary", SummaryPanel).set_params(_source_params(source))
         self._reset_outputs()
@@ -323,6 +328,22 @@ class RunView(Vertical):
         if isinstance(self.source, ReplaySource) and self.running:
             self.source.set_speed(self.source.speed * 4)
             self.app.notify(f"replay speed ×{self.source.speed:g}")
+
+    @on(Input.Changed, ".params Input")
+    @on(Select.Changed, ".params Select")
+    @on(Switch.Changed, ".params Switch")
+    def _form_edited(self) -> None:
+        """The shown results are no longer those of the form's values: mark them stale."""
+        if self.mode != "run" or self.source is None or self.running or self._stale:
+            return
+        self._stale = True
+        self.query_one(".run-output").add_class("-stale")
+        line = self.query_one(".status-line", Static)
+        text = Text.assemble("stale: the parameters were edited since this run · ",
+                             style="bold")
+        text.append_text(line.content if isinstance(line.content, Text) else Text(
+            str(line.content)))
+        line.update(text)
 
     @on(Switch.Changed)
     def _switch_state(self, event: Switch.Changed) -> None:

@@ -240,3 +240,31 @@ async def test_sweep_session_shows_grid_and_failed_tasks(registry, app, sessions
         assert status(view).startswith("finished, 2 of 4 tasks failed")
         shown = plain(view.query_one(".recorded-params", Static))
         assert "mode = ok, fail" in shown and "steps = 4" in shown
+
+
+@aio
+async def test_results_marked_stale_when_the_form_is_edited(app) -> None:
+    async with app.run_test(size=(100, 32)) as pilot:
+        view = await open_walk(app, pilot)
+        await set_input(pilot, view, "steps", "3")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: view.final_status is not None)
+        await pilot.pause()
+        assert not status(view).startswith("stale")
+        await set_input(pilot, view, "steps", "4")
+        await pilot.pause()
+        assert status(view).startswith("stale: the parameters were edited since this run")
+        assert view.query_one(".run-output").has_class("-stale")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: view.final_status is not None)
+        await pilot.pause()
+        assert not status(view).startswith("stale")
+        assert not view.query_one(".run-output").has_class("-stale")
+
+
+def test_empty_list_default_is_not_called_random(registry) -> None:
+    from matexplore.params import FloatList, Seed
+    from matexplore.tui.browser import _default_text
+
+    assert _default_text(FloatList([], min_len=0)) == "(empty list)"
+    assert _default_text(Seed()) == "(random)"
