@@ -52,7 +52,8 @@ _CONTEXT = {"run": {"run"}, "sweep": {"run"}, "cancel": {"run", "replay"}, "clos
             "jump": {"sessions", "replay"}, "fast": {"sessions", "replay"},
             "replay": {"sessions"}, "rerun": {"sessions"}, "delete": {"sessions"},
             "reload": {"sessions"}, "export": {"sessions", "run", "replay"},
-            "filter": {"browse"}, "clear_filter": {"browse"}}
+            "filter": {"browse"}, "clear_filter": {"browse"},
+            "compare": {"sessions", "run", "replay"}}
 
 
 class MainScreen(Screen[None]):
@@ -77,6 +78,7 @@ class MainScreen(Screen[None]):
         Binding("x", "export", "Export"),
         Binding("d", "delete", "Delete"),
         Binding("l", "reload", "Reload", show=False),
+        Binding("c", "compare", "Compare with…"),
     ]
 
     def __init__(self, registry: Registry, session_dirs: list[Path]) -> None:
@@ -330,6 +332,39 @@ class MainScreen(Screen[None]):
         if session is not None:
             await self.open_rerun(session)
 
+    def action_compare(self) -> None:
+        """"compare with…": choose a second session of the same experiment and show it
+        beside the highlighted session (opened as a replay) or the current tab's run."""
+        from .compare import CompareScreen, candidates
+
+        if self.context() == "sessions":
+            first = self._selected_session()
+            if first is None:
+                return
+            experiment, exclude, what = first.experiment, first.path, first.path.name
+        else:
+            view = self.active_view
+            if view is None or view.mode == "sweep":
+                return
+            first = None
+            experiment = view.info.get("id", "")
+            exclude = view.record_path or (view.session.path if view.session else None)
+            what = f"this {experiment} run"
+        others = candidates(self.session_dirs, experiment, exclude)
+        if not others:
+            self.app.notify(f"No other session of {experiment} to compare with.",
+                            severity="warning")
+            return
+
+        async def chosen(other: Session | None) -> None:
+            if other is None:
+                return
+            target = await self.open_replay(first, float("inf")) if first is not None \
+                else self.active_view
+            target.compare_with(other)
+
+        self.app.push_screen(CompareScreen(what, others), chosen)
+
     def action_reload(self) -> None:
         self.query_one(SessionsPane).reload()
 
@@ -494,6 +529,8 @@ class MatexploreApp(App[None]):
              m.action_rerun),
             ("Export", "Export tables (CSV) and summary (JSON) (x)", m.action_export),
             ("Delete session", "Delete the highlighted session file (d)", m.action_delete),
+            ("Compare with…", "Overlay a second session of the same experiment on the plot "
+             "and put the summaries side by side (c)", m.action_compare),
             ("Reload sessions", "Re-read the session directories (l)", m.action_reload),
         ]
         for title, help_text, callback in commands:

@@ -28,10 +28,12 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                  ("ctrl+g / F6", "cancel the run (partial results are kept and saved)"),
                  ("F7", "sweep: a grid of parameters × seeds on Dask, in a new tab"),
                  ("x", "export the tab's tables (CSV) and summary (JSON)"),
-                 ("j", "replay: jump to the end"), ("f", "replay: 4× faster")]),
+                 ("j", "replay: jump to the end"), ("f", "replay: 4× faster"),
+                 ("c", "compare with…: another session's curves and values beside these")]),
     ("sessions", [("enter", "replay at the recorded speed"), ("f", "replay 10× faster"),
                   ("j", "replay, jumping to the end"),
                   ("r", "rerun with the recorded params and seed; shows MATCH or DIFFER"),
+                  ("c", "compare with…: open it beside another session of the experiment"),
                   ("x", "export tables (CSV) and summary (JSON)"), ("d", "delete (asks)"),
                   ("l", "reload the list")]),
 ]

@@ -150,6 +150,7 @@ class RunView(Vertical):
         self.record_path: Path | None = None
         self._forgotten: Path | None = None  # a record deleted while the run was live
         self._stale = False  # the form was edited after the shown run ended
+        self.other: Session | None = None  # "compare with…": a second run shown beside
         self.comparison: dict[str, Any] | None = None
         self.final_status: str | None = None  # set once the end of the source is rendered
         self.state = RunState(series_limit=SPARK_POINTS)
@@ -201,6 +202,15 @@ class RunView(Vertical):
     def _recorded_sweep(self) -> dict[str, Any] | None:
         sweep = self.session.header.get("sweep") if self.session is not None else None
         return sweep if isinstance(sweep, dict) and "grid" in sweep else None
+
+    def compare_with(self, other: Session) -> None:
+        """Show ``other``'s final state beside this tab's run: its curves overlaid on the
+        plot and its values in their own summary column (see :mod:`.compare`)."""
+        self.other = other
+        self.query_one(".summary", SummaryPanel).set_other(
+            other.path.stem, other.state().summary, other.header.get("params") or {})
+        self._plot_dirty = True
+        self._draw_outputs(force=True)
 
     def forget_record(self) -> None:
         """Its session file is about to be deleted: never call it saved."""
@@ -485,26 +495,16 @@ class RunView(Vertical):
             pane.query(".plot-placeholder").remove()
             plot = PlotextPlot(classes="plot")
             pane.mount(plot)
-        cols = table["columns"]
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title(spec.get("title") or "")
-        if spec["x"] in cols:
-            xi = cols.index(spec["x"])
-            for y in spec["y"]:
-                if y not in cols:
-                    continue
-                yi = cols.index(y)
-                pts = [(r[xi], r[yi]) for r in table["rows"] if _plottable(r[xi], r[yi],
-                                                                          spec.get("logy"))]
-                if len(pts) > 2000:  # the terminal has far fewer columns than that
-                    pts = pts[:: len(pts) // 1000 + 1]
-                if pts:
-                    xs, ys = zip(*pts)
-                    if spec.get("logy"):
-                        ys = tuple(math.log10(v) for v in ys)
-                    plt.plot(xs, ys, label=y, marker="braille")
+        _plot_table(plt, spec, table, "")
+        if self.other is not None:  # "compare with…": the other run's curves on top
+            other = self.other.state().tables.get(spec["table"])
+            if other is not None:
+                _plot_table(plt, spec, other, f" [{self.other.path.stem}]")
+        if spec["x"] in table["columns"]:
             plt.xlabel(spec["x"])
             if spec.get("logy"):
                 plt.ylabel("log10")
@@ -588,6 +588,27 @@ def _source_params(source: Source) -> dict[str, Any]:
 
 def _on_off(value: bool) -> str:
     return "on" if value else "off"
+
+
+def _plot_table(plt: Any, spec: dict[str, Any], table: dict[str, Any], suffix: str) -> None:
+    """Draw the plot spec's y columns of one run's table against its x column."""
+    cols = table["columns"]
+    if spec["x"] not in cols:
+        return
+    xi = cols.index(spec["x"])
+    for y in spec["y"]:
+        if y not in cols:
+            continue
+        yi = cols.index(y)
+        pts = [(r[xi], r[yi]) for r in table["rows"] if _plottable(r[xi], r[yi],
+                                                                  spec.get("logy"))]
+        if len(pts) > 2000:  # the terminal has far fewer columns than that
+            pts = pts[:: len(pts) // 1000 + 1]
+        if pts:
+            xs, ys = zip(*pts)
+            if spec.get("logy"):
+                ys = tuple(math.log10(v) for v in ys)
+            plt.plot(xs, ys, label=y + suffix, marker="braille")
 
 
 def _plottable(x: Any, y: Any, logy: bool | None) -> bool:

@@ -9,7 +9,8 @@ and the claims audit read), in groups:
   ``error (SE)``), else relative in % (mixed panels give each cell its unit and a legend);
   the mark is :func:`~matexplore.verdicts.agrees` (within 4 SE, or exact to tolerance);
 * checks, as sentences ("bound A violated (worst ratio 55.41)") with their mark;
-* what the source says for quantities the run does not compare; then the other outputs.
+* what the source says for quantities the run does not compare; then the other outputs;
+* with "compare with…" (:mod:`.compare`), one more column: the other run's values.
 
 The run's inputs are never shown. Labels wrap in a column that takes all the width the
 values leave; the detail line under the panel shows the highlighted row in full: its
@@ -34,6 +35,7 @@ __all__ = ["SummaryPanel", "SummaryTable", "cell", "error_cell", "mark"]
 VALUE_WIDTH = 9        # " " + a value of 3 significant digits (the detail line has all)
 SOURCE_WIDTH = 12      # " source says"; a source cell carries its own ✓/✗
 ERROR_WIDTH = 11       # " error (SE)"; the cell carries the row's ✓/✗
+OTHER_WIDTH = 12       # "compare with…": the other run's value and its ✓/✗
 MIN_LABEL = 12         # below this the label wraps onto more lines rather than shrink
 GROUP_TITLES = {"check": "checks", "source": "source says (not compared)",
                 "output": "other outputs"}
@@ -100,6 +102,7 @@ class SummaryPanel(Vertical):
         self._layout: tuple[Any, ...] = ()
         self._cells: list[tuple[Any, ...]] = []
         self._columns: list[Any] = []
+        self.other: tuple[str, dict[tuple[str, str], SummaryRow]] | None = None
 
     def compose(self) -> ComposeResult:
         # no cell padding: each value column starts with one space, so the label gets
@@ -116,6 +119,15 @@ class SummaryPanel(Vertical):
         """The inputs of the run being shown (their echoes are not outputs)."""
         self.params = dict(params)
         self._shown = None
+
+    def set_other(self, name: str, summary: Mapping[str, Any],
+                  params: Mapping[str, Any]) -> None:
+        """A second run's values, shown in their own column (rows matched by label)."""
+        rows = summary_rows(self.info, summary, params)
+        self.other = (name, {(r.kind, r.label): r for r in rows})
+        if self._shown is not None:
+            shown, self._shown = self._shown, None
+            self.show(shown)
 
     def show(self, summary: Mapping[str, Any]) -> None:
         if summary == self._shown:
@@ -152,11 +164,32 @@ class SummaryPanel(Vertical):
         if self._has_source():
             values.append((" source says", SOURCE_WIDTH))
         values += [(" measured", VALUE_WIDTH), (f" {error_head}", ERROR_WIDTH)]
+        if self.other is not None:
+            values.append((f" {self.other[0][:OTHER_WIDTH - 2]}", OTHER_WIDTH))
         used = sum(w for _, w in values) + 1  # + the vertical scrollbar
         label = max(MIN_LABEL, self.size.width - used) if self.size.width else 24
         return [("quantity", label), *values]
 
     def _row_cells(self, row: SummaryRow | str, n: int, with_source: bool,
+                   with_unit: bool) -> tuple[Any, ...]:
+        if self.other is None:
+            return self._own_cells(row, n, with_source, with_unit)
+        return (*self._own_cells(row, n - 1, with_source, with_unit), self._other_cell(row))
+
+    def _other_cell(self, row: SummaryRow | str) -> Any:
+        """The other run's value of this row (measured / source / output) and its mark."""
+        if isinstance(row, str) or self.other is None:
+            return ""
+        theirs = self.other[1].get((row.kind, row.label))
+        if theirs is None:
+            return " —"
+        value = theirs.source if theirs.kind == "source" else theirs.measured
+        text = Text("" if theirs.kind == "check" else f" {cell(value)}")
+        if theirs.kind in ("compare", "check") and theirs.ok is not None:
+            text.append(" ").append_text(mark(theirs.ok))
+        return text
+
+    def _own_cells(self, row: SummaryRow | str, n: int, with_source: bool,
                    with_unit: bool) -> tuple[Any, ...]:
         blank = [""] * (n - 1)
         if isinstance(row, str):
@@ -235,6 +268,12 @@ class SummaryPanel(Vertical):
             text.append(f"  source says {full(row.source)}")
         elif row.kind == "output":
             text.append(f"  {full(row.measured)}")
+        theirs = self.other[1].get((row.kind, row.label)) if self.other else None
+        if theirs is not None:
+            value = theirs.source if theirs.kind == "source" else theirs.measured
+            text.append(f" · {self.other[0]}: {full(value)}", style="italic")
+            if theirs.se is not None:
+                text.append(f" ± {full(theirs.se)}", style="italic")
         if row.kind == "compare" and len(self._units()) > 1:
             text.append(f" · {UNIT_LEGEND}", style="dim")
         if row.help:

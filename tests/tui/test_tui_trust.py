@@ -268,3 +268,42 @@ def test_empty_list_default_is_not_called_random(registry) -> None:
 
     assert _default_text(FloatList([], min_len=0)) == "(empty list)"
     assert _default_text(Seed()) == "(random)"
+
+
+@aio
+async def test_compare_with_overlays_curves_and_puts_summaries_side_by_side(
+        registry, app, sessions: Path) -> None:
+    from textual.widgets import OptionList
+    from textual_plotext import PlotextPlot
+
+    from matexplore.tui.compare import CompareScreen
+
+    a = record(registry, sessions / "a.jsonl", steps=6)
+    b = sessions / "b.jsonl"
+    Run(registry.get("tuitest.walk"), {"seed": 8, "steps": 6}, record=b).execute()
+    b_x2 = read_session(b).state().summary["x2"]
+    a_x2 = read_session(a).state().summary["x2"]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        table = app.main.query_one("#sessions-table", DataTable)
+        names = [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+        table.move_cursor(row=names.index("a.jsonl"))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == 1  # only the other session of the experiment
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.main.active_view is not None
+                       and app.main.active_view.final_status is not None)
+        await pilot.pause(0.3)
+        view = app.main.active_view
+        panel = view.query_one(SummaryPanel)
+        heads = [str(c.label).strip() for c in panel.table.columns.values()]
+        assert heads[-1] == "b"
+        row = [str(c).strip() for c in panel.table.get_row_at(0)]
+        assert row[0] == "x_k²" and float(row[2]) == float(f"{a_x2:.3g}")
+        assert float(row[-1]) == float(f"{b_x2:.3g}")
+        assert f"b: {b_x2:.6g}" in plain(panel.query_one(".summary-detail", Static))
+        drawn = "\n".join(screen_lines(view.query_one(PlotextPlot)))
+        assert "x2 [b]" in drawn and "k [b]" in drawn
