@@ -160,7 +160,9 @@ class MainScreen(Screen[None]):
             return  # already inside the tab (the user may have moved on with Tab)
         targets = view.query(Input) if view.mode == "run" else view.query("#cancel")
         if targets:
-            targets.first().focus()
+            targets.first().focus(scroll_visible=False)
+        for form in view.query(".run-form"):
+            form.scroll_home(animate=False)  # the title and first field's label in view
 
     # -- opening tabs ---------------------------------------------------------------------
     async def open_view(self, view: RunView) -> RunView:
@@ -169,6 +171,10 @@ class MainScreen(Screen[None]):
         self._view_of[pane.id] = view
         await self.tabs.add_pane(pane)
         self.tabs.active = pane.id
+        # once laid out, bring the new tab into the tab bar's view (it may be past its end)
+        # (force: the tab bar hides its scrollbar, which scroll_visible otherwise respects)
+        self.call_after_refresh(self.tabs.get_tab(pane.id).scroll_visible, animate=False,
+                                force=True)
         self._focus_view()
         self.refresh_bindings()
         return view
@@ -505,8 +511,24 @@ class MatexploreApp(App[None]):
         self.main.cancel_all(timeout=1.0)
         sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
 
+    def save_screen(self, directory: Path | None = None) -> Path | None:
+        """Save an SVG of the screen in ``directory`` (default: the current one) and say
+        where, or say why it could not be saved."""
+        target = Path(directory or Path.cwd())
+        try:
+            path = Path(self.save_screenshot(path=str(target)))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: cannot write in {target}: "
+                        f"{exc.strerror or exc}", severity="error", title="Screenshot")
+            return None
+        self.notify(f"saved {path}", title="Screenshot")
+        return path
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own Screenshot writes to a Downloads folder and only says "failed"
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+        yield SystemCommand("Screenshot", "Save an SVG of the screen in the current directory "
+                            "and say where", lambda: self.set_timer(0.1, self.save_screen))
         m = self.main
         commands = [
             ("Help", "List every key", self.action_help),

@@ -111,9 +111,17 @@ class BrowserPane(Horizontal):
             super().__init__()
             self.entry = entry
 
+    # Enter in the description pane opens the experiment it describes (as its hint says);
+    # the tree and the filter handle their own Enter first
+    BINDINGS = [Binding("enter", "open_selected", "Open", show=False)]
+
     def __init__(self, registry: Registry, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.registry = registry
+
+    def action_open_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Open(self.selected))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="browser-left"):

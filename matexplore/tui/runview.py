@@ -231,6 +231,7 @@ class RunView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(".summary", SummaryPanel).display = False  # until there are rows
+        self.query_one(".progress", ProgressBar).display = False  # no animation until a run
         if self.info.get("plot") is None:
             self.query_one(".plot-placeholder", Static).update("(this experiment declares no plot)")
 

@@ -307,3 +307,48 @@ async def test_compare_with_overlays_curves_and_puts_summaries_side_by_side(
         assert f"b: {b_x2:.6g}" in plain(panel.query_one(".summary-detail", Static))
         drawn = "\n".join(screen_lines(view.query_one(PlotextPlot)))
         assert "x2 [b]" in drawn and "k [b]" in drawn
+
+
+@aio
+async def test_enter_in_the_description_opens_the_experiment(app) -> None:
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        app.main.query_one("#description-scroll").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.main.active_view is not None)
+        assert app.main.active_view.info["id"] == "tuitest.walk"
+
+
+@aio
+async def test_new_tab_opens_at_its_first_field_and_in_view_in_the_tab_bar(app) -> None:
+    from textual.widgets import Input
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for _ in range(12):  # more tabs than the 80-column tab bar can show
+            await pilot.press("f2", "enter")
+            await pilot.pause(0.3)
+        view = app.main.active_view
+        assert len(app.main.views) == 12
+        form = view.query_one(".run-form")
+        assert form.scroll_y == 0
+        assert app.focused is view.query(Input).first()
+        tab = app.main.tabs.get_tab(app.main.tabs.active)
+        bar = app.main.tabs.query_one("#tabs-scroll")
+        assert bar.scroll_x > 0 and bar.region.contains_region(tab.region)
+
+
+@aio
+async def test_screenshot_says_where_it_saved_or_why_not(app, tmp_path: Path) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        path = app.save_screen(tmp_path)
+        assert path is not None and path.exists() and path.parent == tmp_path
+        await pilot.pause()
+        assert any(f"saved {path}" in n.message for n in app._notifications)
+        assert app.save_screen(tmp_path / "missing" / "dir") is None
+        await pilot.pause()
+        assert any("screenshot not saved: cannot write in" in n.message
+                   and "missing" in n.message for n in app._notifications)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert titles.count("Screenshot") == 1
