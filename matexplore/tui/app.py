@@ -136,7 +136,9 @@ class MainScreen(Screen[None]):
         if action in ("run", "sweep") and view is not None and view.mode != "run":
             return False
         if action in ("cancel", "jump") and ctx in ("run", "replay"):
-            return True if view is not None and view.running else None
+            if view is not None and view.running:
+                return True
+            return None if view is not None and view.mode == "run" else False  # ended: gone
         return True
 
     @on(TabbedContent.TabActivated, "#main-tabs")
@@ -362,12 +364,16 @@ class MainScreen(Screen[None]):
                             severity="warning")
             return
 
-        async def chosen(other: Session | None) -> None:
-            if other is None:
-                return
+        async def show(other: Session) -> None:
             target = await self.open_replay(first, float("inf")) if first is not None \
                 else self.active_view
             target.compare_with(other)
+
+        def chosen(other: Session | None) -> None:
+            # after the dialog has gone and focus is back (a focus restored into the
+            # Sessions pane would switch the tabs back to it)
+            if other is not None:
+                self.call_after_refresh(self.run_worker, show(other))
 
         self.app.push_screen(CompareScreen(what, others), chosen)
 

@@ -9,7 +9,8 @@ and the claims audit read), in groups:
   ``error (SE)``), else relative in % (mixed panels give each cell its unit and a legend);
   the mark is :func:`~matexplore.verdicts.agrees` (within 4 SE, or exact to tolerance);
 * checks, as sentences ("bound A violated (worst ratio 55.41)") with their mark;
-* what the source says for quantities the run does not compare; then the other outputs;
+* what the source says for quantities the run does not compare (under their own title,
+  in the first value column); then the other outputs;
 * with "compare with…" (:mod:`.compare`), one more column: the other run's values.
 
 The run's inputs are never shown. Labels wrap in a column that takes all the width the
@@ -150,7 +151,8 @@ class SummaryPanel(Vertical):
 
     # -- layout ---------------------------------------------------------------------------
     def _has_source(self) -> bool:
-        return any(isinstance(r, SummaryRow) and r.source is not None for r in self.rows)
+        return any(isinstance(r, SummaryRow) and r.kind == "compare" and r.source is not None
+                   for r in self.rows)
 
     def _units(self) -> set[str]:
         return {r.error_unit for r in self.rows
@@ -163,7 +165,8 @@ class SummaryPanel(Vertical):
         values = [(" theory", VALUE_WIDTH)]
         if self._has_source():
             values.append((" source says", SOURCE_WIDTH))
-        values += [(" measured", VALUE_WIDTH), (f" {error_head}", ERROR_WIDTH)]
+        error_width = ERROR_WIDTH + (1 if len(units) > 1 else 0)  # " -357.2 SE ✗"
+        values += [(" measured", VALUE_WIDTH), (f" {error_head}", error_width)]
         if self.other is not None:
             values.append((f" {self.other[0][:OTHER_WIDTH - 2]}", OTHER_WIDTH))
         used = sum(w for _, w in values) + 1  # + the vertical scrollbar
@@ -197,8 +200,8 @@ class SummaryPanel(Vertical):
         if row.kind == "check":
             return (Text(row.text), *blank[:-1], Text(" ").append_text(mark(row.ok)))
         values: list[Any] = [""] * (n - 1)  # theory, [source], measured, error
-        if row.kind == "source":
-            values[1 if with_source else 0] = f" {cell(row.source)}"
+        if row.kind == "source":  # under its group title, in the first value column
+            values[0] = f" {cell(row.source)}"
             return (Text(row.label), *values)
         if row.kind == "output":
             values[-2] = f" {cell(row.measured)}"

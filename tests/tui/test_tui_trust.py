@@ -143,7 +143,7 @@ async def test_replay_tab_offers_no_stop_once_it_ended(registry, app, sessions: 
         await wait_for(pilot, lambda: view.final_status is not None)
         await pilot.pause()
         assert not view.query_one("#cancel").display
-        assert app.main.check_action("cancel", ()) is not True
+        assert app.main.check_action("cancel", ()) is False  # not even shown dimmed
 
 
 async def start_slow(app: MatexploreApp, pilot: Any) -> Any:
@@ -352,3 +352,25 @@ async def test_screenshot_says_where_it_saved_or_why_not(app, tmp_path: Path) ->
                    and "missing" in n.message for n in app._notifications)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert titles.count("Screenshot") == 1
+
+
+@aio
+async def test_compare_with_from_a_run_tab(registry, app, sessions: Path) -> None:
+    from matexplore.tui.compare import CompareScreen
+
+    other = sessions / "other.jsonl"
+    Run(registry.get("tuitest.walk"), {"seed": 8, "steps": 20}, record=other).execute()
+    other_x2 = read_session(other).state().summary["x2"]
+    async with app.run_test(size=(100, 32)) as pilot:
+        view = await open_walk(app, pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: view.final_status is not None)
+        app.main.action_compare()
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        assert len(app.screen.sessions) == 1  # its own session is not offered
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: view.other is not None)
+        await pilot.pause(0.2)
+        assert app.main.active_view is view
+        row = [str(c).strip() for c in view.query_one(SummaryPanel).table.get_row_at(0)]
+        assert float(row[-1]) == float(f"{other_x2:.3g}")
