@@ -40,7 +40,8 @@ OTHER_WIDTH = 12       # "compare with…": the other run's value and its ✓/�
 MIN_LABEL = 12         # below this the label wraps onto more lines rather than shrink
 GROUP_TITLES = {"check": "checks", "source": "source says (not compared)",
                 "output": "other outputs"}
-UNIT_LEGEND = "SE: standard errors of the measurement, %: relative to theory"
+UNIT_LEGEND = {"se": "SE: standard errors of the measurement",
+               "%": "%: relative to the theory", "abs": "no unit: absolute (theory 0)"}
 
 
 def _num(v: Any) -> bool:
@@ -82,8 +83,8 @@ def error_cell(row: SummaryRow, with_unit: bool) -> str:
     if row.error_unit == "se":
         return f"{row.error:+.1f}" + (" SE" if with_unit else "")
     if row.error_unit == "%":
-        return f"{row.error:+.2g} %"
-    return f"{row.error:+.3g}"
+        return (f"{row.error:+.2g}" if abs(row.error) >= 0.01 else f"{row.error:+.0e}") + " %"
+    return f"{row.error:+.2g}"
 
 
 class SummaryTable(DataTable):
@@ -206,11 +207,11 @@ class SummaryPanel(Vertical):
         if row.kind == "output":
             values[-2] = f" {cell(row.measured)}"
             return (Text(row.label), *values)
-        values[0] = f" {cell(row.theory)}"
+        values[0] = f" {cell(row.theory) or '—'}"
         if with_source and row.source is not None:
             values[1] = f" {cell(row.source)}" + {True: " ✓", False: " ✗", None: ""}[
                 row.source_ok]
-        values[-2] = f" {cell(row.measured)}"
+        values[-2] = f" {cell(row.measured) or '—'}"
         err = Text(f" {error_cell(row, with_unit)} ")
         values[-1] = err.append_text(mark(row.ok)) if row.ok is not None else err
         return (Text(row.label), *values)
@@ -278,7 +279,8 @@ class SummaryPanel(Vertical):
             if theirs.se is not None:
                 text.append(f" ± {full(theirs.se)}", style="italic")
         if row.kind == "compare" and len(self._units()) > 1:
-            text.append(f" · {UNIT_LEGEND}", style="dim")
+            legend = ", ".join(UNIT_LEGEND[u] for u in ("se", "%", "abs") if u in self._units())
+            text.append(f" · error {legend}", style="dim")
         if row.help:
             text.append(f"\n{row.help}", style="dim")
         return text
