@@ -374,3 +374,20 @@ async def test_compare_with_from_a_run_tab(registry, app, sessions: Path) -> Non
         assert app.main.active_view is view
         row = [str(c).strip() for c in view.query_one(SummaryPanel).table.get_row_at(0)]
         assert float(row[-1]) == float(f"{other_x2:.3g}")
+
+
+@aio
+async def test_a_long_form_opens_at_its_title_and_first_field(tmp_path: Path) -> None:
+    """batchnorm-rank.depth's form is taller than 80×24: focusing its first input used to
+    scroll the title and that field's label out of view."""
+    from matexplore.plugins import get_registry
+
+    app = MatexploreApp(registry=get_registry(), session_dirs=[tmp_path])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"batchnorm depth", "enter")  # filter, then open, as a user does
+        await pilot.pause(0.5)
+        view = app.main.active_view
+        assert view.info["id"] == "batchnorm-rank.depth"
+        assert view.query_one(".run-form").scroll_y == 0
+        assert app.focused is view.query("Input").first()
