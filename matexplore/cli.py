@@ -101,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--json", action="store_true", help="print the comparison as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="for a sweep session: an existing Dask scheduler (default: local)")
+    s.add_argument("--workers", type=int,
+                   help="for a sweep session: local cluster size (default: one per core)")
 
     s = sub.add_parser("sweep", parents=[common],
                        help="run a parameter grid × seeds on Dask distributed")
@@ -369,7 +373,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     session = read_session(args.file)
     registry = _registry(args)
-    run = rerun_session(session, registry)
+    run = rerun_session(session, registry, scheduler=args.scheduler, workers=args.workers)
     with SignalGuard() as guard:
         _wait_with_progress(run, guard, quiet=args.quiet)
         report = compare_results(session, run.result(),

@@ -1,7 +1,8 @@
 """Re-executing a recorded session and checking that the numbers match.
 
 A session header records the experiment id, every parameter and the seed, so a rerun is a
-fresh :class:`~matexplore.runner.Run` with exactly those values. Results are compared
+fresh :class:`~matexplore.runner.Run` with exactly those values (a sweep session records its
+grid, seeds and sweep seed, so its rerun is the same sweep). Results are compared
 *exactly* (same machine and versions give bit-identical numbers); any difference is listed
 with both values. When the numbers differ and the experiment's ``version`` changed since
 the recording (header key ``experiment_version``; sessions from before it was recorded are
@@ -22,8 +23,20 @@ from .session import Session, SessionError
 __all__ = ["rerun_session", "compare_results"]
 
 
-def rerun_session(session: Session, registry: Registry) -> Run:
-    """A not-yet-started Run of the session's experiment with its params and seed."""
+def rerun_session(session: Session, registry: Registry, *, scheduler: str | None = None,
+                  workers: int | None = None) -> Run:
+    """A not-yet-started Run of the session's experiment with its params and seed; for a
+    sweep session, the same sweep (grid, seeds, sweep seed, fixed params) on Dask.
+
+    A session that did not finish is refused at once (:class:`SessionError`): its frames
+    are a prefix of a run whose later steps depend on its whole length (Monte-Carlo
+    chunks, totals, final fits), so no honest comparison exists for a partial rerun."""
+    if session.status != "finished":
+        raise SessionError(f"{session.path.name} was {session.status} at "
+                           f"{_progress(session)}: there is nothing complete to compare, so "
+                           "it cannot be rerun (start a new run with its params instead).")
+    if "sweep" in session.header:
+        return _rerun_sweep(session, registry, scheduler, workers)
     entry = registry.get(session.experiment)
     params = dict(session.header.get("params") or {})
     params["seed"] = session.header.get("seed")
@@ -33,6 +46,33 @@ def rerun_session(session: Session, registry: Registry) -> Run:
         raise SessionError(f"{session.path}: the recorded parameters are no longer valid for "
                            f"{session.experiment} ({exc})") from None
     return Run(entry, resolved)
+
+
+def _progress(session: Session) -> str:
+    st = session.state()
+    return f"step {st.step}/{st.total}" if st.total else f"{st.frames} frames"
+
+
+def _rerun_sweep(session: Session, registry: Registry, scheduler: str | None,
+                 workers: int | None) -> Run:
+    from .sweep import make_sweep, spec_of_session
+
+    try:
+        spec = spec_of_session(session, registry)
+        sweep = make_sweep(registry.get(spec.experiment), spec, scheduler=scheduler,
+                           workers=workers)
+    except ParamError as exc:
+        raise SessionError(str(exc)) from None
+    return Run(sweep, {"seed": spec.seed}, meta={"sweep": spec.to_json()})
+
+
+# what is compared: a sweep's task table is in completion order with worker names and
+# timings, so a sweep compares its summary and the per-point table (aggregated in seed order)
+_PARTS = {False: ("summary", "tables", "series"), True: ("summary", "sweep")}
+
+
+def _part(result: dict[str, Any], part: str) -> Any:
+    return result["tables"].get("sweep") if part == "sweep" else result[part]
 
 
 def _diff(path: str, old: Any, new: Any, out: list[str], limit: int = 20) -> None:
@@ -81,16 +121,22 @@ def compare_results(session: Session, result: dict[str, Any],
     recorded = session.result()
     diffs: list[str] = []
     note = None
+    sweep = "sweep" in session.header
     if session.status == "finished" and result["status"] == "finished":
-        for part in ("summary", "tables", "series"):
-            _diff(part, recorded[part], result[part], diffs)
+        for part in _PARTS[sweep]:
+            _diff(part, _part(recorded, part), _part(result, part), diffs)
     match = not diffs and result["status"] == "finished" and session.status == "finished"
-    lines = [f"rerun of {session.experiment} (seed {result['seed']}): "
+    what = f"sweep of {session.experiment}" if sweep else session.experiment
+    lines = [f"rerun of {what} (seed {result['seed']}): "
              f"recorded {session.status}, rerun {result['status']}"]
     if session.status != "finished":
         lines.append("the recorded run did not finish, so there is nothing complete to compare")
     elif result["status"] != "finished":
         lines.append(f"the rerun did not finish: {result.get('error') or result['status']}")
+    elif match and sweep:
+        rows = len((recorded["tables"].get("sweep") or {}).get("rows") or [])
+        lines.append(f"MATCH: the sweep's {recorded['summary'].get('tasks')} tasks give "
+                     f"identical summaries and all {rows} grid-point rows (means, SEs) agree")
     elif match:
         lines.append(f"MATCH: all {len(recorded['summary'])} summary values, "
                      f"{sum(len(t['rows']) for t in recorded['tables'].values())} table rows "

@@ -43,7 +43,8 @@ from .plugins import ExperimentEntry, PluginInfo, Registry
 from .session import Session
 
 __all__ = ["SweepSpec", "parse_grid", "make_sweep", "sweep_plot", "sweep_seeds", "run_task", "aggregate",
-           "host_slots", "task_threads", "DEFAULT_MAX_TASKS"]
+           "host_slots", "task_threads", "spec_text", "failed_tasks", "spec_of_session",
+           "DEFAULT_MAX_TASKS"]
 
 DEFAULT_MAX_TASKS = 2000
 
@@ -430,3 +431,48 @@ def _frame(spec: SweepSpec, tasks: list[dict[str, Any]], new: list[dict[str, Any
                          "workers": workers},
                  summary={"tasks": total, "finished": len(tasks) - n_failed,
                           "failed": n_failed})
+
+
+# -- reading a recorded sweep ---------------------------------------------------------------
+def spec_text(sweep: Mapping[str, Any]) -> str:
+    """A sweep header (``SweepSpec.to_json()``) in words: grid, seeds, sweep seed, fixed."""
+    grid = "\n".join(f"  {k} = {', '.join(map(str, v))}" for k, v in sweep["grid"].items())
+    fixed = "\n".join(f"  {k} = {v}" for k, v in (sweep.get("params") or {}).items())
+    return (f"sweep of {sweep['experiment']} over\n{grid}\n{sweep['seeds']} seeds per point, "
+            f"sweep seed {sweep['seed']}\nfixed:\n{fixed or '  (defaults)'}")
+
+
+def failed_tasks(result: Mapping[str, Any]) -> str | None:
+    """"2 of 4 tasks failed (first: reason)" for a sweep result with failed tasks, else None."""
+    summary = result.get("summary") or {}
+    failed, total = summary.get("failed") or 0, summary.get("tasks")
+    if "sweep" not in result or not failed:
+        return None
+    table = (result.get("tables") or {}).get("tasks") or {}
+    cols = table.get("columns") or []
+    reasons = [r[cols.index("error")] for r in table.get("rows") or []
+               if "error" in cols and r[cols.index("status")] != "finished"
+               and r[cols.index("error")]]
+    first = f" (first: {reasons[0]})" if reasons else ""
+    return f"{failed} of {total} tasks failed{first}"
+
+
+def spec_of_session(session: Session, registry: Registry) -> SweepSpec:
+    """The :class:`SweepSpec` a sweep session recorded (plugin dirs: this registry's)."""
+    rec = session.header.get("sweep")
+    if not isinstance(rec, dict) or not isinstance(rec.get("grid"), dict):
+        raise ParamError(f"{session.path} is not a sweep session.")
+    entry = registry.get(str(rec.get("experiment")))
+    params = entry.experiment.all_params()
+    try:
+        unknown = [k for k in rec["grid"] if k not in params]
+        if unknown:
+            raise ParamError(f"unknown parameter {unknown[0]!r}")
+        grid = {k: [params[k].validate(k, v) for v in vs] for k, vs in rec["grid"].items()}
+        base = {k: v for k, v in resolve_params(params, rec.get("params") or {}).items()
+                if k in (rec.get("params") or {})}
+        return SweepSpec(entry.experiment.id, grid, base, int(rec["seeds"]), int(rec["seed"]),
+                         [str(d) for d in registry.plugin_dirs])
+    except (ParamError, KeyError, TypeError, ValueError) as exc:
+        raise ParamError(f"{session.path}: the recorded sweep is no longer valid for "
+                         f"{rec.get('experiment')} ({exc})") from None

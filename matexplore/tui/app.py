@@ -13,6 +13,7 @@ palette (ctrl+p) and a line in the help screen (F1 / ?).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sys
 from collections.abc import Iterable
@@ -39,10 +40,9 @@ __all__ = ["MatexploreApp", "MainScreen"]
 
 
 def _sweep_note(spec: Any, path: Path) -> str:
-    grid = "\n".join(f"  {k} = {', '.join(map(str, v))}" for k, v in spec.grid.items())
-    fixed = "\n".join(f"  {k} = {v}" for k, v in spec.base.items())
-    return (f"sweep over\n{grid}\n{spec.seeds} seeds per point, sweep seed {spec.seed}\n"
-            f"fixed:\n{fixed or '  (defaults)'}\nrecording to {path.name}")
+    from ..sweep import spec_text
+
+    return f"{spec_text(spec.to_json())}\nrecording to {path.name}"
 
 BROWSE, SESSIONS, AUDIT = "tab-browse", "tab-sessions", "tab-audit"
 FAST_REPLAY = 10.0
@@ -53,7 +53,8 @@ _CONTEXT = {"run": {"run"}, "sweep": {"run"}, "cancel": {"run", "replay"}, "clos
             "jump": {"sessions", "replay"}, "fast": {"sessions", "replay"},
             "replay": {"sessions"}, "rerun": {"sessions"}, "delete": {"sessions"},
             "reload": {"sessions"}, "export": {"sessions", "run", "replay"},
-            "filter": {"browse"}, "clear_filter": {"browse"}}
+            "filter": {"browse"}, "clear_filter": {"browse"},
+            "compare": {"sessions", "run", "replay"}}
 
 
 class MainScreen(Screen[None]):
@@ -79,6 +80,7 @@ class MainScreen(Screen[None]):
         Binding("x", "export", "Export"),
         Binding("d", "delete", "Delete"),
         Binding("l", "reload", "Reload", show=False),
+        Binding("c", "compare", "Compare with…"),
     ]
 
     def __init__(self, registry: Registry, session_dirs: list[Path]) -> None:
@@ -94,7 +96,7 @@ class MainScreen(Screen[None]):
             with TabPane("Experiments", id=BROWSE):
                 yield BrowserPane(self.registry, id="browser")
             with TabPane("Sessions", id=SESSIONS):
-                yield SessionsPane(self.session_dirs, id="sessions")
+                yield SessionsPane(self.session_dirs, live=self.live_paths, id="sessions")
             with TabPane("Audit", id=AUDIT):
                 yield AuditPane(self.registry, self.session_dirs, id="audit")
         yield Footer()
@@ -140,7 +142,9 @@ class MainScreen(Screen[None]):
         if action in ("run", "sweep") and view is not None and view.mode != "run":
             return False
         if action in ("cancel", "jump") and ctx in ("run", "replay"):
-            return True if view is not None and view.running else None
+            if view is not None and view.running:
+                return True
+            return None if view is not None and view.mode == "run" else False  # ended: gone
         return True
 
     @on(TabbedContent.TabActivated, "#main-tabs")
@@ -166,7 +170,9 @@ class MainScreen(Screen[None]):
             return  # already inside the tab (the user may have moved on with Tab)
         targets = view.query(Input) if view.mode == "run" else view.query("#cancel")
         if targets:
-            targets.first().focus()
+            targets.first().focus(scroll_visible=False)
+        for form in view.query(".run-form"):
+            form.scroll_home(animate=False)  # the title and first field's label in view
 
     # -- opening tabs ---------------------------------------------------------------------
     async def open_view(self, view: RunView) -> RunView:
@@ -175,6 +181,10 @@ class MainScreen(Screen[None]):
         self._view_of[pane.id] = view
         await self.tabs.add_pane(pane)
         self.tabs.active = pane.id
+        # once laid out, bring the new tab into the tab bar's view (it may be past its end)
+        # (force: the tab bar hides its scrollbar, which scroll_visible otherwise respects)
+        self.call_after_refresh(self.tabs.get_tab(pane.id).scroll_visible, animate=False,
+                                force=True)
         self._focus_view()
         self.refresh_bindings()
         return view
@@ -338,24 +348,78 @@ class MainScreen(Screen[None]):
         if session is not None:
             await self.open_rerun(session)
 
+    def action_compare(self) -> None:
+        """"compare with…": choose a second session of the same experiment and show it
+        beside the highlighted session (opened as a replay) or the current tab's run."""
+        from .compare import CompareScreen, candidates
+
+        if self.context() == "sessions":
+            first = self._selected_session()
+            if first is None:
+                return
+            experiment, exclude, what = first.experiment, first.path, first.path.name
+        else:
+            view = self.active_view
+            if view is None or view.mode == "sweep":
+                return
+            first = None
+            experiment = view.info.get("id", "")
+            exclude = view.record_path or (view.session.path if view.session else None)
+            what = f"this {experiment} run"
+        others = candidates(self.session_dirs, experiment, exclude)
+        if not others:
+            self.app.notify(f"No other session of {experiment} to compare with.",
+                            severity="warning")
+            return
+
+        async def show(other: Session) -> None:
+            target = await self.open_replay(first, float("inf")) if first is not None \
+                else self.active_view
+            target.compare_with(other)
+
+        def chosen(other: Session | None) -> None:
+            # after the dialog has gone and focus is back (a focus restored into the
+            # Sessions pane would switch the tabs back to it)
+            if other is not None:
+                self.call_after_refresh(self.run_worker, show(other))
+
+        self.app.push_screen(CompareScreen(what, others), chosen)
+
     def action_reload(self) -> None:
         self.query_one(SessionsPane).reload()
 
     def action_delete(self) -> None:
+        """Delete the highlighted session file; a live run's file only after cancelling
+        that run (asked first), so the run never reports a file that no longer exists."""
         item = self.query_one(SessionsPane).selected
         if item is None:
             return
+        writer = next((v for v in self.live_runs() if v.record_path is not None
+                       and v.record_path.resolve() == item.path.resolve()), None)
 
-        def delete(yes: bool | None) -> None:
-            if yes:
-                try:
-                    item.path.unlink()
-                    self.app.notify(f"deleted {item.path.name}")
-                except OSError as exc:
-                    self.app.notify(f"cannot delete {item.path}: {exc}", severity="error")
-                self.query_one(SessionsPane).reload()
+        async def delete(yes: bool | None) -> None:
+            if not yes:
+                return
+            if writer is not None:
+                writer.forget_record()
+                writer.cancel()
+                while writer.running:  # the run writes its end record, then we delete
+                    await asyncio.sleep(0.05)
+            try:
+                item.path.unlink()
+                self.app.notify(f"deleted {item.path.name}")
+            except OSError as exc:
+                self.app.notify(f"cannot delete {item.path}: {exc}", severity="error")
+            self.query_one(SessionsPane).reload()
 
-        self.app.push_screen(ConfirmScreen(f"Delete {item.path}?", "Delete", "Keep"), delete)
+        if writer is not None:
+            question = (f"{item.path.name} is being written by the live run in tab "
+                        f"'{writer.tab_label()}'. Cancel that run and delete its session?")
+            self.app.push_screen(ConfirmScreen(question, "Cancel run and delete", "Keep"),
+                                 delete)
+        else:
+            self.app.push_screen(ConfirmScreen(f"Delete {item.path}?", "Delete", "Keep"),
+                                 delete)
 
     def action_export(self) -> None:
         if self.context() == "sessions":
@@ -391,6 +455,10 @@ class MainScreen(Screen[None]):
 
     def live_runs(self) -> list[RunView]:
         return [v for v in self.views if v.running and v.mode != "replay"]
+
+    def live_paths(self) -> set[Path]:
+        """The session files this app's live runs are writing."""
+        return {v.record_path for v in self.live_runs() if v.record_path is not None}
 
     def cancel_all(self, timeout: float = 2.0) -> None:
         views = [v for v in self.views if v.running]
@@ -457,8 +525,24 @@ class MatexploreApp(App[None]):
         self.main.cancel_all(timeout=1.0)
         sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
 
+    def save_screen(self, directory: Path | None = None) -> Path | None:
+        """Save an SVG of the screen in ``directory`` (default: the current one) and say
+        where, or say why it could not be saved."""
+        target = Path(directory or Path.cwd())
+        try:
+            path = Path(self.save_screenshot(path=str(target)))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: cannot write in {target}: "
+                        f"{exc.strerror or exc}", severity="error", title="Screenshot")
+            return None
+        self.notify(f"saved {path}", title="Screenshot")
+        return path
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own Screenshot writes to a Downloads folder and only says "failed"
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+        yield SystemCommand("Screenshot", "Save an SVG of the screen in the current directory "
+                            "and say where", lambda: self.set_timer(0.1, self.save_screen))
         m = self.main
         commands = [
             ("Help", "List every key", self.action_help),
@@ -482,6 +566,8 @@ class MatexploreApp(App[None]):
              m.action_rerun),
             ("Export", "Export tables (CSV) and summary (JSON) (x)", m.action_export),
             ("Delete session", "Delete the highlighted session file (d)", m.action_delete),
+            ("Compare with…", "Overlay a second session of the same experiment on the plot "
+             "and put the summaries side by side (c)", m.action_compare),
             ("Reload sessions", "Re-read the session directories (l)", m.action_reload),
         ]
         for title, help_text, callback in commands:

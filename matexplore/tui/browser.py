@@ -25,6 +25,16 @@ from ..plugins import ExperimentEntry, PluginInfo, Registry
 __all__ = ["BrowserPane", "ExperimentTree", "describe_experiment"]
 
 
+def _default_text(spec: Any) -> str:
+    """A param's default as the form shows it; an empty one says what it means."""
+    shown = spec.format(spec.default)
+    if shown:
+        return shown
+    if spec.kind == "seed":
+        return "(random)"
+    return "(empty list)" if spec.kind.endswith("_list") else "(none)"
+
+
 def describe_experiment(entry: ExperimentEntry) -> Group:
     """Title, id, plugin, description (with its formulas) and a parameter table."""
     exp = entry.experiment
@@ -36,7 +46,7 @@ def describe_experiment(entry: ExperimentEntry) -> Group:
     params = Table("parameter", "default", "allowed / help", box=None, expand=True,
                    padding=(0, 1), show_edge=False, header_style="bold")
     for name, spec in exp.all_params().items():
-        default = spec.format(spec.default) or "(random)"
+        default = _default_text(spec)
         params.add_row(name, default, Text(spec.allowed() + (f"\n{spec.help}" if spec.help
                                                                  else ""), style="dim"))
     extra = Text()
@@ -101,9 +111,17 @@ class BrowserPane(Horizontal):
             super().__init__()
             self.entry = entry
 
+    # Enter in the description pane opens the experiment it describes (as its hint says);
+    # the tree and the filter handle their own Enter first
+    BINDINGS = [Binding("enter", "open_selected", "Open", show=False)]
+
     def __init__(self, registry: Registry, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.registry = registry
+
+    def action_open_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Open(self.selected))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="browser-left"):

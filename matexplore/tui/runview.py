@@ -3,7 +3,7 @@
 The view watches a *source* (a :class:`~matexplore.runner.Run`, or a
 :class:`~matexplore.tui.sources.ReplaySource` for a recorded session): a timer polls
 ``source.take_update()`` at :data:`POLL_HZ` and renders the merged delta — progress with
-ETA, a status line, the summary panel "quantity | theory | measured | error", bounded
+ETA, a status line, the summary panel (:mod:`.summary`), bounded
 DataTables, one Sparkline per series and the experiment's main theory-vs-simulation plot.
 Live runs and replays go through exactly the same rendering code.
 """
@@ -27,7 +27,9 @@ from ..frames import Frame, RunState
 from ..params import Bool, Choice, Param, ParamError
 from ..plugins import ExperimentEntry
 from ..session import Recording, Session
+from ..sweep import failed_tasks, spec_text
 from .sources import ReplaySource, Source
+from .summary import SummaryPanel
 
 __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
 
@@ -35,8 +37,6 @@ POLL_HZ = 12          # how often the view drains the run's coalescing buffer (�
 PLOT_INTERVAL = 2.0   # seconds between redraws of the plot/tables/sparklines while streaming
                       # (a plot redraw is a few KB of terminal output: matters over SSH)
 TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
-QUANTITY_WIDTH = 16   # summary column widths: fit 80 columns (longer text is cropped;
-VALUE_WIDTH = 10      # the session file and exports keep every value in full)
 SPARK_POINTS = 400    # points shown per sparkline
 STATUS_ICONS = {"pending": "·", "running": "▶", "finished": "✓", "cancelled": "■",
                 "failed": "✗", "interrupted": "…"}
@@ -51,19 +51,6 @@ def fmt_value(v: Any) -> str:
             return "NaN"
         return f"{v:.5g}"
     return str(v)
-
-
-def _error_text(theory: Any, measured: Any, se: Any) -> str:
-    """measured − theory: in standard errors when the measurement has one, else relative
-    to the theory (absolute when the theory is 0)."""
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (theory, measured)):
-        return "—"
-    diff = measured - theory
-    if isinstance(se, (int, float)) and math.isfinite(se) and se > 0:
-        return f"{diff / se:+.1f} se"
-    if theory:
-        return f"{100 * diff / abs(theory):+.2g}%"
-    return f"{diff:+.3g}"
 
 
 class ParamForm(Vertical):
@@ -86,7 +73,9 @@ class ParamForm(Vertical):
                                  allow_blank=False, compact=True, id=f"param-{name}")
                 else:
                     yield Input(spec.format(spec.default), compact=True, id=f"param-{name}",
-                                placeholder="random" if spec.kind == "seed" else spec.allowed())
+                                placeholder="random" if spec.kind == "seed" else
+                                "(empty) " + spec.allowed() if spec.kind.endswith("_list")
+                                else spec.allowed())
                 yield Static("", classes="field-error", id=f"error-{name}")
                 if spec.help:
                     yield Static(spec.help, classes="field-help")
@@ -136,50 +125,6 @@ class ParamForm(Vertical):
                 widget.value = value
 
 
-class SummaryPanel(DataTable):
-    """"quantity | theory | measured | error" rows from ``experiment.compare``, then the
-    other summary keys with their value in the measured column."""
-
-    def __init__(self, compare: list[dict[str, Any]], **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.compare = compare
-        self._shown: dict[str, Any] | None = None
-        self._labels: list[str] = []
-        self._cells: list[tuple[str, ...]] = []
-        self._columns: list[Any] = []
-
-    def on_mount(self) -> None:
-        self._columns = [self.add_column("quantity", width=QUANTITY_WIDTH),
-                         self.add_column("theory", width=VALUE_WIDTH),
-                         self.add_column("measured", width=VALUE_WIDTH),
-                         self.add_column("error", width=9)]
-
-    def show(self, summary: dict[str, Any]) -> None:
-        if summary == self._shown:
-            return
-        self._shown = dict(summary)
-        used: set[str] = set()
-        rows = []
-        for c in self.compare:
-            theory, measured = summary.get(c["theory"]), summary.get(c["measured"])
-            se = summary.get(c["se"]) if c.get("se") else None
-            used.update(k for k in (c["theory"], c["measured"], c.get("se")) if k)
-            rows.append((c["label"], fmt_value(theory), fmt_value(measured),
-                         _error_text(theory, measured, se)))
-        rows += [(k, "", fmt_value(v), "") for k, v in summary.items() if k not in used]
-        if [r[0] for r in rows] == self._labels:  # same rows: update changed cells only
-            for i, (row, old) in enumerate(zip(rows, self._cells)):
-                for j, (new, was) in enumerate(zip(row, old)):
-                    if new != was:
-                        self.update_cell(str(i), self._columns[j], Text(new))
-        else:
-            self.clear()
-            for i, row in enumerate(rows):
-                self.add_row(*map(Text, row), key=str(i))
-            self._labels = [r[0] for r in rows]
-        self._cells = rows
-
-
 class RunView(Vertical):
     """A tab's content: the form (or the recorded params) and the live output."""
 
@@ -203,6 +148,9 @@ class RunView(Vertical):
         self.session_dir = session_dir
         self.source: Source | None = None
         self.record_path: Path | None = None
+        self._forgotten: Path | None = None  # a record deleted while the run was live
+        self._stale = False  # the form was edited after the shown run ended
+        self.other: Session | None = None  # "compare with…": a second run shown beside
         self.comparison: dict[str, Any] | None = None
         self.final_status: str | None = None  # set once the end of the source is rendered
         self.state = RunState(series_limit=SPARK_POINTS)
@@ -243,7 +191,7 @@ class RunView(Vertical):
                 yield Static("ready — set parameters and press Run (ctrl+r)",
                              classes="status-line")
                 yield ProgressBar(total=None, show_eta=True, classes="progress")
-                yield SummaryPanel(list(self.info.get("compare") or []), classes="summary")
+                yield SummaryPanel(self.info, classes="summary")
                 with TabbedContent(classes="outputs"):
                     with TabPane("plot", classes="plot-pane", id="out-plot"):
                         yield Static("", classes="plot-placeholder")
@@ -252,18 +200,39 @@ class RunView(Vertical):
                     with TabPane("series", classes="sparks-pane", id="out-series"):
                         yield VerticalScroll(classes="sparks")
 
+    def _recorded_sweep(self) -> dict[str, Any] | None:
+        sweep = self.session.header.get("sweep") if self.session is not None else None
+        return sweep if isinstance(sweep, dict) and "grid" in sweep else None
+
+    def compare_with(self, other: Session) -> None:
+        """Show ``other``'s final state beside this tab's run: its curves overlaid on the
+        plot and its values in their own summary column (see :mod:`.compare`)."""
+        self.other = other
+        self.query_one(".summary", SummaryPanel).set_other(
+            other.path.stem, other.state().summary, other.header.get("params") or {})
+        self._plot_dirty = True
+        self._draw_outputs(force=True)
+
+    def forget_record(self) -> None:
+        """Its session file is about to be deleted: never call it saved."""
+        self._forgotten, self.record_path = self.record_path, None
+
     def _recorded_params(self) -> Text:
         header = self.session.header if self.session else {}
         text = Text()
         if self.session is not None:
             text.append(f"{self.session.path.name}\n", style="bold")
+        if self._recorded_sweep() is not None:
+            text.append(spec_text(self._recorded_sweep()) + "\n")
+            return text
         for k, v in (header.get("params") or {}).items():
             text.append(f"{k} = ", style="dim")
             text.append(f"{fmt_value(v) if not isinstance(v, list) else v}\n")
         return text
 
     def on_mount(self) -> None:
-        self.query_one(".summary", SummaryPanel).display = bool(self.info.get("compare"))
+        self.query_one(".summary", SummaryPanel).display = False  # until there are rows
+        self.query_one(".progress", ProgressBar).display = False  # no animation until a run
         if self.info.get("plot") is None:
             self.query_one(".plot-placeholder", Static).update("(this experiment declares no plot)")
 
@@ -311,7 +280,10 @@ class RunView(Vertical):
     def attach(self, source: Source) -> None:
         """Show ``source`` from now on (resetting the outputs) and start polling it."""
         self.source = source
+        self._stale = False
+        self.query_one(".run-output").remove_class("-stale")
         self.state = RunState(series_limit=SPARK_POINTS)
+        self.query_one(".summary", SummaryPanel).set_params(_source_params(source))
         self._reset_outputs()
         self._started = time.monotonic()
         self._set_running(True)
@@ -339,6 +311,13 @@ class RunView(Vertical):
             button.disabled = running
         for button in self.query("#cancel"):
             button.disabled = not running
+            if self.mode != "run":  # a replay/rerun/sweep tab cannot be restarted: no Stop
+                button.display = running
+        bar = self.query_one(".progress", ProgressBar)
+        if running:
+            bar.display = True
+        elif self.state.total is None:
+            bar.display = False  # an indeterminate bar would animate forever while idle
 
     # -- control --------------------------------------------------------------------------
     @property
@@ -362,6 +341,22 @@ class RunView(Vertical):
         if isinstance(self.source, ReplaySource) and self.running:
             self.source.set_speed(self.source.speed * 4)
             self.app.notify(f"replay speed ×{self.source.speed:g}")
+
+    @on(Input.Changed, ".params Input")
+    @on(Select.Changed, ".params Select")
+    @on(Switch.Changed, ".params Switch")
+    def _form_edited(self) -> None:
+        """The shown results are no longer those of the form's values: mark them stale."""
+        if self.mode != "run" or self.source is None or self.running or self._stale:
+            return
+        self._stale = True
+        self.query_one(".run-output").add_class("-stale")
+        line = self.query_one(".status-line", Static)
+        text = Text.assemble("stale: the parameters were edited since this run · ",
+                             style="bold")
+        text.append_text(line.content if isinstance(line.content, Text) else Text(
+            str(line.content)))
+        line.update(text)
 
     @on(Switch.Changed)
     def _switch_state(self, event: Switch.Changed) -> None:
@@ -513,26 +508,16 @@ class RunView(Vertical):
             pane.query(".plot-placeholder").remove()
             plot = PlotextPlot(classes="plot")
             pane.mount(plot)
-        cols = table["columns"]
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title(spec.get("title") or "")
-        if spec["x"] in cols:
-            xi = cols.index(spec["x"])
-            for y in spec["y"]:
-                if y not in cols:
-                    continue
-                yi = cols.index(y)
-                pts = [(r[xi], r[yi]) for r in table["rows"] if _plottable(r[xi], r[yi],
-                                                                          spec.get("logy"))]
-                if len(pts) > 2000:  # the terminal has far fewer columns than that
-                    pts = pts[:: len(pts) // 1000 + 1]
-                if pts:
-                    xs, ys = zip(*pts)
-                    if spec.get("logy"):
-                        ys = tuple(math.log10(v) for v in ys)
-                    plt.plot(xs, ys, label=y, marker="braille")
+        _plot_table(plt, spec, table, "")
+        if self.other is not None:  # "compare with…": the other run's curves on top
+            other = self.other.state().tables.get(spec["table"])
+            if other is not None:
+                _plot_table(plt, spec, other, f" [{self.other.path.stem}]")
+        if spec["x"] in table["columns"]:
             plt.xlabel(spec["x"])
             if spec.get("logy"):
                 plt.ylabel("log10")
@@ -566,8 +551,14 @@ class RunView(Vertical):
             line = Text(f"{what} · {done} · {elapsed:.1f} s")
             if isinstance(src, ReplaySource):
                 line.append(f" · replay of {src.session.path.name}")
-        if self.record_path is not None:
+        failed = failed_tasks(src.result()) if status == "finished" else None
+        if failed:
+            line = Text(f"finished, {failed}", style="bold")
+        if self.record_path is not None and self.record_path.exists():
             line.append(f" · saved {self.record_path}")
+        elif self.record_path is not None or self._forgotten is not None:
+            line.append(f" · session file {(self.record_path or self._forgotten).name} "
+                        "was deleted")
         if self.mode == "rerun" and self.session is not None:
             from ..rerun import compare_results
 
@@ -605,8 +596,38 @@ class RunView(Vertical):
         return self.source.result() if self.source is not None else None
 
 
+def _source_params(source: Source) -> dict[str, Any]:
+    """The inputs of the run a source shows (a replay's from its session header)."""
+    session = getattr(source, "session", None)
+    if session is not None:
+        return dict(session.header.get("params") or {})
+    params = getattr(source, "params", None)
+    return dict(params.to_dict() if hasattr(params, "to_dict") else params or {})
+
+
 def _on_off(value: bool) -> str:
     return "on" if value else "off"
+
+
+def _plot_table(plt: Any, spec: dict[str, Any], table: dict[str, Any], suffix: str) -> None:
+    """Draw the plot spec's y columns of one run's table against its x column."""
+    cols = table["columns"]
+    if spec["x"] not in cols:
+        return
+    xi = cols.index(spec["x"])
+    for y in spec["y"]:
+        if y not in cols:
+            continue
+        yi = cols.index(y)
+        pts = [(r[xi], r[yi]) for r in table["rows"] if _plottable(r[xi], r[yi],
+                                                                  spec.get("logy"))]
+        if len(pts) > 2000:  # the terminal has far fewer columns than that
+            pts = pts[:: len(pts) // 1000 + 1]
+        if pts:
+            xs, ys = zip(*pts)
+            if spec.get("logy"):
+                ys = tuple(math.log10(v) for v in ys)
+            plt.plot(xs, ys, label=y + suffix, marker="braille")
 
 
 def _plottable(x: Any, y: Any, logy: bool | None) -> bool:

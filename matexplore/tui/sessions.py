@@ -1,7 +1,9 @@
 """The sessions list: every ``*.jsonl`` in the session directories, newest first.
 
-Readable sessions show experiment, status (finished / cancelled / failed / interrupted),
-date and params; a file that cannot be read is listed as ``unreadable`` with the reason
+Readable sessions show experiment, status, date and params. The status is the end record's
+(a sweep's "finished" says how many tasks failed), ``running`` for a file one of this app's
+live runs is writing, and "no end record yet" for any other file without an end record (a
+run of another process, or one that was killed — the file cannot tell which); a file that cannot be read is listed as ``unreadable`` with the reason
 and the rest of the list keeps working. The actions (replay, rerun, delete, export) are
 the screen's; this pane only lists and describes.
 """
@@ -9,6 +11,7 @@ the screen's; this pane only lists and describes.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +21,37 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from ..session import SessionListing, list_sessions
+from ..session import Session, SessionListing, list_sessions
+from ..sweep import failed_tasks, spec_text
 from .runview import fmt_value
 
-__all__ = ["SessionsPane", "params_text"]
+__all__ = ["SessionsPane", "params_text", "status_text"]
+
+NO_END = "no end record yet"
 
 
 def params_text(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={v if isinstance(v, (str, int)) else fmt_value(v)}"
                     for k, v in params.items() if k != "seed")
+
+
+def status_text(session: Session, live: bool = False) -> str:
+    """What the list says of a session's state (module docstring)."""
+    if live:
+        return "running"
+    if session.end is None:
+        return NO_END
+    failed = failed_tasks(session.result()) if "sweep" in session.header else None
+    return f"{session.status}, {failed}" if failed else session.status
+
+
+def _params(session: Session) -> str:
+    sweep = session.header.get("sweep")
+    if isinstance(sweep, dict) and isinstance(sweep.get("grid"), dict):
+        grid = " ".join(f"{k}={','.join(map(str, v))}" for k, v in sweep["grid"].items())
+        return f"grid {grid} × {sweep.get('seeds')} seeds " + params_text(sweep.get("params")
+                                                                           or {})
+    return params_text(session.header.get("params") or {})
 
 
 def _date(listing: SessionListing) -> str:
@@ -42,9 +67,11 @@ def _date(listing: SessionListing) -> str:
 class SessionsPane(Vertical):
     """A DataTable of sessions and a detail pane for the highlighted one."""
 
-    def __init__(self, directories: list[Path], **kwargs: Any) -> None:
+    def __init__(self, directories: list[Path],
+                 live: Callable[[], set[Path]] = set, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.directories = directories
+        self.live = live  # the session files this app's live runs are writing
         self.listings: list[SessionListing] = []
 
     def compose(self) -> ComposeResult:
@@ -62,23 +89,29 @@ class SessionsPane(Vertical):
         keep = self.selected_path
         self.listings = list_sessions(self.directories)
         table.clear()
+        live = self.live_paths()
         for i, item in enumerate(self.listings):
             if item.session is not None:
                 s = item.session
-                status = Text(s.status, style="bold" if s.status == "failed" else "")
+                said = status_text(s, item.path.resolve() in live)
+                status = Text(said, style="bold" if s.status == "failed" or "failed" in said
+                              else "")
                 table.add_row(status, Text(s.experiment), _date(item), Text(item.path.name),
-                              Text(params_text(s.header.get("params") or {})), key=str(i))
+                              Text(_params(s)), key=str(i))
             else:
                 table.add_row(Text("unreadable", style="bold reverse"), "?", _date(item),
                               Text(item.path.name), Text(item.error or ""), key=str(i))
         dirs = ", ".join(str(d) for d in self.directories) or "(none)"
         self.query_one("#sessions-dirs", Static).update(
             f"{len(self.listings)} session file(s) in {dirs}  ·  Enter replay · f fast · "
-            "j jump to end · r rerun · x export · d delete · l reload")
+            "j jump to end · r rerun · c compare with… · x export · d delete · l reload")
         for i, item in enumerate(self.listings):
             if item.path == keep:
                 table.move_cursor(row=i)
         self._describe()
+
+    def live_paths(self) -> set[Path]:
+        return {p.resolve() for p in self.live()}
 
     @property
     def selected(self) -> SessionListing | None:
@@ -114,14 +147,22 @@ class SessionsPane(Vertical):
         s = item.session
         h = s.header
         text.append(f"{s.experiment} — {s.info.get('title', '')}\n")
-        text.append(f"status {s.status}", style="bold")
-        if s.error and s.status != "finished":
+        live = item.path.resolve() in self.live_paths()
+        text.append(f"status {status_text(s, live)}", style="bold")
+        if live:
+            text.append(" (a run in this app is writing it)")
+        elif s.end is None:
+            text.append(" (another process may still be writing it, or it was killed)")
+        elif s.error and s.status != "finished":
             text.append(f": {s.error}")
         text.append(f" · {len(s.frames)} frames · seed {h.get('seed')} · plugin "
                     f"{h.get('plugin')} {h.get('plugin_version')} · started {h.get('started')}\n")
         if s.note:
             text.append(f"note: {s.note}\n", style="italic")
-        text.append("params: " + params_text(h.get("params") or {}) + "\n", style="dim")
+        if isinstance(h.get("sweep"), dict):
+            text.append(spec_text(h["sweep"]) + "\n", style="dim")
+        else:
+            text.append("params: " + params_text(h.get("params") or {}) + "\n", style="dim")
         summary = s.state().summary
         if summary:
             text.append("summary: " + "  ".join(f"{k}={fmt_value(v)}"

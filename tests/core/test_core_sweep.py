@@ -207,3 +207,61 @@ def test_host_slots_of_the_real_local_cluster(client):
     this machine (cores ≤ 2 or more) each task gets cores // 2 kernel threads."""
     slots = host_slots(client)
     assert sum(slots.values()) == 2 and len(slots) == 1
+
+
+def test_cli_rerun_of_a_sweep_session_reruns_the_sweep(toy_dir, tmp_path):
+    """`rerun` of a sweep session reruns the same grid × seeds (sweep seed, fixed params)
+    and compares summary and per-point table: MATCH, exit 0 — not one default run."""
+    cli = [sys.executable, "-m", "matexplore.cli"]
+    rec = tmp_path / "s.jsonl"
+    p = subprocess.run([*cli, "sweep", "toy.walk", "--plugin-dir", str(toy_dir),
+                        "--grid", "steps=2,3", "--set", "sleep=0", "--seeds", "2", "--seed",
+                        "9", "--workers", "1", "--quiet", "--record", str(rec)],
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([*cli, "rerun", str(rec), "--plugin-dir", str(toy_dir), "--workers",
+                        "1", "--quiet", "--json"], capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stdout + p.stderr
+    report = json.loads(p.stdout)
+    assert report["match"] and report["differences"] == []
+    assert report["lines"][0].startswith("rerun of sweep of toy.walk (seed 9)")
+    assert "4 tasks" in report["lines"][1]
+    # tampering with one recorded mean must be seen as a difference
+    lines = rec.read_text().splitlines()
+    last = max(i for i, ln in enumerate(lines) if '"sweep":{"columns"' in ln)
+    frame = json.loads(lines[last])
+    frame["tables"]["sweep"]["rows"][0][3] += 1.0
+    lines[last] = json.dumps(frame)
+    rec.write_text("\n".join(lines) + "\n")
+    p = subprocess.run([*cli, "rerun", str(rec), "--plugin-dir", str(toy_dir), "--workers",
+                        "1", "--quiet"], capture_output=True, text=True, timeout=180)
+    assert p.returncode == 1 and "DIFFER" in p.stdout and "sweep.rows[0]" in p.stdout
+
+
+def test_rerun_of_an_unfinished_session_is_refused_at_once(toy_dir, tmp_path):
+    from matexplore.rerun import rerun_session
+    from matexplore.session import SessionError
+
+    registry = load_registry([toy_dir], use_entry_points=False, use_env=False)
+    run = Run(registry.get("toy.walk"), {"steps": 100000, "sleep": 0.01, "seed": 1},
+              record=tmp_path / "c.jsonl").start()
+    while (run.state.step or 0) < 3:
+        time.sleep(0.01)
+    run.cancel()
+    run.wait(5)
+    session = read_session(tmp_path / "c.jsonl")
+    assert session.status == "cancelled"
+    with pytest.raises(SessionError, match="was cancelled at step .*/100000: there is nothing "
+                                           "complete to compare"):
+        rerun_session(session, registry)
+
+
+def test_failed_tasks_are_counted_with_the_first_reason(toy_dir, client):
+    from matexplore.sweep import failed_tasks
+
+    res = sweep_run(toy_dir, client, {"mode": ["ok", "fail"]}, seeds=2,
+                    base={"steps": 5}).result()
+    assert failed_tasks(res) == ("2 of 4 tasks failed "
+                                 "(first: ZeroDivisionError: kernel blew up at step 3)")
+    ok = sweep_run(toy_dir, client, {"steps": [2, 3]}, seeds=1).result()
+    assert failed_tasks(ok) is None

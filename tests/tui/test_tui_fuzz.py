@@ -24,6 +24,7 @@ from matexplore.frames import Frame, RunState, Series, Table, check_frame
 from matexplore.plugins import Registry
 from matexplore.session import SessionError, SessionWriter, read_session
 from matexplore.tui.app import MatexploreApp
+from matexplore.tui.sessions import status_text
 
 NAMES = st.sampled_from(["x", "x y", "x_y", "x-y", "x.y", "é", "[bold]", "[/]", "1", "",
                          "table-x", "spark-x", "label-spark-x", "-", "#a"]) | st.text(max_size=6)
@@ -159,7 +160,7 @@ async def _replay_all(app: MatexploreApp, sessions: list[Any]) -> None:
                   for i in range(table.row_count)}
         for s in sessions:
             name, session = s
-            assert listed[name] == ("unreadable" if session is None else session.status)
+            assert listed[name] == ("unreadable" if session is None else status_text(session))
         for name, session in sessions:
             if session is None:
                 continue
