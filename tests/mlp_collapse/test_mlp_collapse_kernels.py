@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy import special, stats
 
 from matexplore_plugins.mlp_collapse import kernels as K
@@ -177,3 +178,51 @@ def test_subrotation_d2_closed_form_and_bounds() -> None:
     se = w.std() / math.sqrt(len(w))
     assert w.mean() > T.subrotation_fischer_lower(d2, 4) + 10 * se
     assert w.mean() < T.subrotation_jensen_upper(d2, 4)
+
+
+# ---- legacy (numba np.random, per-thread global state) vs Generator streams -------------
+
+@njit(cache=False)
+def _legacy_norms(seed: int, n: int, d: int, L: int) -> np.ndarray:
+    """The pre-Generator χ² sampler: Y_L = Σ log(χ²_d/d) with numba's legacy RNG."""
+    np.random.seed(seed)
+    out = np.empty(n)
+    for i in range(n):
+        y = 0.0
+        for _ in range(L):
+            y += math.log(np.random.chisquare(d) / d)
+        out[i] = y
+    return out
+
+
+@njit(cache=False)
+def _legacy_bartlett(seed: int, n: int, d: int, L: int, theta0: float) -> np.ndarray:
+    """The pre-Generator Bartlett angle sampler: log(sin²θ_L/sin²θ_0) per network."""
+    np.random.seed(seed)
+    out = np.empty(n)
+    for i in range(n):
+        u, lv = math.cos(theta0), math.log(math.sin(theta0))
+        for _ in range(L):
+            u, lv = K._pair_update(u, lv, np.random.chisquare(d), np.random.standard_normal(),
+                                   np.random.chisquare(d - 1))
+        out[i] = 2 * lv - 2 * math.log(math.sin(theta0))
+    return out
+
+
+def test_new_chi2_sampler_equals_legacy_in_distribution() -> None:
+    d, L, n = 6, 10, 40_000
+    w = np.full(L + 1, d, dtype=np.int64)
+    (_, _, hist, *_), h = _norms(K.MODE_CHI2, 31, n, w)
+    old = _legacy_norms(32, n, d, L)
+    slots = np.clip(np.floor((old - h.lo[-1]) * h.inv_width[-1]), -1, 64).astype(int) + 1
+    table = _merged_bins(hist[-1], np.bincount(slots, minlength=66))
+    assert stats.chi2_contingency(table)[1] > 1e-3
+
+
+def test_new_bartlett_sampler_equals_legacy_in_distribution() -> None:
+    d, L, n, th = 5, 12, 400, math.radians(70)
+    new_m, new_v = _chunk_stats(K.MODE_CHI2, 700, 30, n, d, L, th)
+    old = np.array([_legacy_bartlett(900 + c, n, d, L, th) for c in range(30)])
+    old_m, old_v = old.mean(axis=1), old.var(axis=1, ddof=1)
+    assert stats.ttest_ind(new_m, old_m, equal_var=False).pvalue > 1e-3
+    assert stats.ttest_ind(new_v, old_v, equal_var=False).pvalue > 1e-3
