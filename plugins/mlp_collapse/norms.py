@@ -104,8 +104,9 @@ Var T_k = ψ'(d_k/2) + Var of the mixture of log(α²+(1−α²)U) (1-D Beta int
 ≤ 1e-12; closed form ψ(K/2) − ψ(d/2), ψ'(K/2) − ψ'(d/2) for ReLU). The source's section
 "MLP with a non-linear activation" gives only the set-up log‖f(Wx)‖² = log‖D W x‖,
 D = diag(f'(Wx)): that identity holds (it is what makes K ~ Bin(d, ½) exact) but the
-source states no law, so the *_source values for relu/leaky_relu are its linear
-Corollary 1 (which does not account for D: it misses the mean by O(L) even at α = 1/2).
+source states no law, so the *_source values are empty for every f ≠ identity (its linear
+Corollary 1 would be far off: −Σ 1/(2d_k) = −5 vs the exact −30.7 for ReLU, d = 10,
+L = 100, because D removes about half the coordinates of every layer).
 ReLU kills networks: a layer outputs 0 when K = 0, probability 2^{−d_k}, so
 frac_dead_exact = 1 − Π(1 − 2^{−d_k}) and E log‖x_L‖² = −∞; mean_*, var_* and the
 histogram are then conditioned on survival (K ≥ 1 at every layer), frac_* and the median
@@ -241,8 +242,11 @@ sampler (NumPy on the same chunk streams)."""
         law = T.LogNormLaw(layers)
         alive = A.survival_probability(widths, 0.0 if not linear and slope == 0.0 else 1.0)
         dead = 1 - alive
-        ms = T.norms_mean_source(widths) + np.arange(1, L + 1) * math.log(gain)
-        vs = T.norms_var_source(widths)
+        if linear:   # Corollary 1 (σ² = 1; a gain shifts Y_ℓ by ℓ log σ² exactly)
+            ms = T.norms_mean_source(widths) + np.arange(1, L + 1) * math.log(gain)
+            vs = T.norms_var_source(widths)
+        else:        # the source states no law for f ≠ identity
+            ms = vs = np.full(L, np.nan)
         med, fb, fa, dens = np.empty(L), np.empty(L), np.empty(L), np.empty(L)
         for ell in range(1, L + 1):
             q = (0.5 - dead[ell - 1]) / alive[ell - 1]   # dead networks sit below every y
