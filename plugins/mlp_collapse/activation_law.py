@@ -49,6 +49,24 @@ def survival_probability(widths: Sequence[int], slope: float) -> np.ndarray:
     return np.cumprod(-np.expm1(-out * np.log(2.0)))
 
 
+def norm_moments(widths: Sequence[int], slope: float, gain: float) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+    """(E‖x_ℓ‖²/‖x_0‖², E‖x_ℓ‖⁴/‖x_0‖⁴) for ℓ = 1..L over all networks (dead ones = 0),
+    leaky ReLU with slope α (α = 1: linear): products over layers of
+    E R = (σ²/d_in)(K̄ + α²(d − K̄)) and E R² = (σ²/d_in)² E_K[2K + 2α⁴(d−K) + (K + α²(d−K))²]
+    with S = χ²_K + α²χ²_{d−K}, E[S | K] = K + α²(d − K), Var[S | K] = 2K + 2α⁴(d − K)."""
+    a2 = slope * slope
+    m1, m2 = [], []
+    for d_in, d in zip(widths[:-1], widths[1:]):
+        k = np.arange(d + 1)
+        p = stats.binom.pmf(k, d, 0.5)
+        mean_s = k + a2 * (d - k)
+        c = gain / d_in
+        m1.append(c * float(p @ mean_s))
+        m2.append(c * c * float(p @ (2 * k + 2 * a2 * a2 * (d - k) + mean_s**2)))
+    return np.cumprod(m1), np.cumprod(m2)
+
+
 def _k_weights(d: int, slope: float) -> tuple[np.ndarray, np.ndarray]:
     """(K values, P(K) = C(d, K)/2^d), conditioned on K ≥ 1 for ReLU; values with
     P(K) < 1e-20 (beyond ~9 sd for wide layers) are dropped."""

@@ -159,9 +159,11 @@ sampler (NumPy on the same chunk streams)."""
                 se="frac_above_10_se", source="frac_above_10_source",
                 help="1 − exact CDF at log 100"),
         Compare("E‖x_L‖²/‖x_0‖²", theory="mean_norm_sq_exact", measured="mean_norm_sq",
-                se="mean_norm_sq_se",
-                help="Π σ² E f(g)² d_k/d_{k−1} (1 by default); none for other f"),
-        Compare("E‖x_L‖²/‖x_0‖², kernel map", theory="mean_norm_sq_kernel_map",
+                se="mean_norm_sq_se_exact",
+                help="Π σ² E f(g)² d_k/d_{k−1} (1 by default; none for other f). SE from the "
+                     "exact E‖x_L‖⁴ = Π E R_k²: the mean is carried by rare huge norms, so "
+                     "the sample SE (mean_norm_sq_se) badly underestimates it"),
+        Compare("E‖x_L‖² (kernel map, d→∞)", theory="mean_norm_sq_kernel_map",
                 measured="mean_norm_sq",
                 help="infinite-width length map q_ℓ = E f(√(σ²q_{ℓ−1}) g)²: d_L q_L/d_0 "
                      "(exact for linear / ReLU / leaky ReLU; other f: finite-width bias)"),
@@ -259,9 +261,7 @@ sampler (NumPy on the same chunk streams)."""
             c_lo, c_hi = law.cdf([LOG_1E4, LOG_100], ell)
             fb[ell - 1] = dead[ell - 1] + alive[ell - 1] * c_lo
             fa[ell - 1] = alive[ell - 1] * (1 - c_hi)
-        out_w, in_w = np.asarray(widths[1:], float), np.asarray(widths[:-1], float)
-        m2f = 1.0 if linear else (1 + slope * slope) / 2
-        nsq = np.cumprod(gain * m2f * out_w / in_w)
+        nsq, nsq2 = A.norm_moments(widths, 1.0 if linear else slope, gain)
         return {"law": law, "center": law.mean, "sd": np.sqrt(law.var),
                 "mean_exact": law.mean, "var_exact": law.var, "kappa4": layers.kappa4,
                 "mean_source": ms, "var_source": vs, "median_exact": med,
@@ -270,7 +270,8 @@ sampler (NumPy on the same chunk streams)."""
                 "frac_below_0_01_source": T.gaussian_cdf(LOG_1E4, ms, vs),
                 "frac_above_10_exact": fa,
                 "frac_above_10_source": 1 - T.gaussian_cdf(LOG_100, ms, vs),
-                "frac_dead_exact": dead, "norm_sq": nsq, "norm_sq_kernel_map": nsq}
+                "frac_dead_exact": dead, "norm_sq": nsq, "norm_sq_kernel_map": nsq,
+                "norm_sq_var": nsq2 - nsq**2}
 
     @staticmethod
     def _generic_columns(p: Any, widths: list[int], gain: float,
@@ -292,7 +293,8 @@ sampler (NumPy on the same chunk streams)."""
                                      "frac_below_0_01_exact", "frac_below_0_01_source",
                                      "frac_above_10_exact", "frac_above_10_source",
                                      "median_density", "kappa4")},
-                "frac_dead_exact": none, "norm_sq": none, "norm_sq_kernel_map": nsq}
+                "frac_dead_exact": none, "norm_sq": none, "norm_sq_kernel_map": nsq,
+                "norm_sq_var": none}
 
     def _frame(self, done: int, total: int, ex: dict, acc: _Accumulator,
                message: str) -> Frame:
@@ -341,6 +343,7 @@ sampler (NumPy on the same chunk streams)."""
         return {"mean_norm_sq": float(nsq.mean), "mean_norm_sq_exact": _none_if_nan(float(ex["norm_sq"][-1])),
                 "mean_norm_sq_kernel_map": float(ex["norm_sq_kernel_map"][-1]),
                 "mean_norm_sq_se": _none_if_nan(float(nsq.se)), "networks_done": done,
+                "mean_norm_sq_se_exact": _none_if_nan(math.sqrt(ex["norm_sq_var"][-1] / done)),
                 "var_se": _none_if_nan(var_se), "median_norm_se": _none_if_nan(med_se),
                 "frac_below_0_01_se": binom_se(ex["frac_below_0_01_exact"][-1], last[8]),
                 "frac_above_10_se": binom_se(ex["frac_above_10_exact"][-1], last[9]),

@@ -140,3 +140,17 @@ def test_generic_numpy_path_matches_exact_relu_law() -> None:
     assert np.all(np.abs(mean - layers.mean) < 4 * np.sqrt(layers.var / alive))
     # E‖x_ℓ‖²/‖x_0‖² = Π σ² E f(g)² d_k/d_{k−1} = d_ℓ/d_0 under He init (SE from the sample)
     assert out[6] == pytest.approx(6 / 6, abs=4 * math.sqrt(out[7] / 20_000 / 19_999))
+
+
+def test_norm_moments_closed_form_and_one_layer_monte_carlo() -> None:
+    w = [3, 5, 4]
+    m1, m2 = A.norm_moments(w, 1.0, 1.0)      # linear: E(χ²_d)² = d(d + 2)
+    assert m1 == pytest.approx([5 / 3, 5 / 3 * 4 / 5], rel=1e-12)
+    assert m2[-1] == pytest.approx(5 * 7 / 9 * 4 * 6 / 25, rel=1e-12)
+    rng = np.random.default_rng(9)               # one leaky layer by plain NumPy, d = 6
+    g = rng.standard_normal((400_000, 6))
+    s = (np.where(g > 0, g, 0.3 * g) ** 2).sum(axis=1) * 1.5 / 4   # σ² = 1.5, d_in = 4
+    m1, m2 = A.norm_moments([4, 6], 0.3, 1.5)
+    se = (s**2).std() / math.sqrt(len(s))
+    assert abs((s**2).mean() - m2[0]) < 4 * se
+    assert abs(s.mean() - m1[0]) < 4 * s.std() / math.sqrt(len(s))
