@@ -7,7 +7,7 @@ numba kernels are imported lazily inside ``run`` (listing plugins stays cheap).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,20 +16,14 @@ from matexplore import (Bool, Choice, Compare, Experiment, ExperimentError, Floa
                         Int, IntList, Plot, RunContext, RunningStats, Table)
 
 from . import theory as T
+from .values import none_if_nan, py
 from .norms import Norms
 
-def _none_if_nan(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-def _py(row: Sequence[Any]) -> list:
-    """Plain Python scalars (NumPy floats/ints converted) for a table row."""
-    return [v.item() if isinstance(v, np.generic) else v for v in row]
 
 
 def _var_se(var: float, n: int) -> float | None:
     """SE of a sample variance under the Gaussian approximation: var·√(2/(n − 1))."""
-    return _none_if_nan(var * math.sqrt(2 / (n - 1))) if n > 1 else None
+    return none_if_nan(var * math.sqrt(2 / (n - 1))) if n > 1 else None
 
 
 # ======================================================================================
@@ -215,8 +209,8 @@ O(1) offset)."""
         m = mom.mean.reshape(5, L)
         se = mom.se.reshape(5, L) if done > 1 else np.full((5, L), np.nan)
         factors = L - np.arange(L)
-        rows = [_py([ell, m[0, ell], m[1, ell], gap * factors[ell], math.exp(m[4, ell]),
-                     m[3, ell], int(factors[ell]), _none_if_nan(se[1, ell]), m[4, ell],
+        rows = [py([ell, m[0, ell], m[1, ell], gap * factors[ell], math.exp(m[4, ell]),
+                     m[3, ell], int(factors[ell]), none_if_nan(se[1, ell]), m[4, ell],
                      m[2, ell]])
                 for ell in range(L)]
         deep = factors >= L / 2
@@ -363,7 +357,7 @@ lognormal log D²_ii ~ N(0, 1); uniform D²_ii ~ U(0, 1); two-level D² = 1 on t
                                           max(1, 1_000_000 // (d * n * (n + 2))), np.sqrt(d2), n):
             mom.add(vals)
             done = chunk.done
-            mc, se = float(mom.mean), _none_if_nan(float(mom.se))
+            mc, se = float(mom.mean), none_if_nan(float(mom.se))
             yield Frame(step=done, total=p.samples,
                         message=f"sampling: {done:,} / {p.samples:,} Haar draws",
                         tables={"running": Table(["samples", "mc", "mc_se", "claimed",

@@ -15,6 +15,7 @@ from matexplore import (Choice, Compare, Experiment, ExperimentError, Float, Fra
 
 from . import activation_law as A
 from . import theory as T
+from .values import none_if_nan, py
 from .streaming import LayerHistogram
 
 LOG_1E4 = math.log(1e-4)      # ‖x‖ < 0.01  ⇔  Y = log‖x‖² < log 1e-4
@@ -29,12 +30,6 @@ def _activations() -> list[str]:
     return ["linear", *sorted(set(registered_activations()) - {"linear"})]
 
 
-def _none_if_nan(x: Any) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-def _py(row: list) -> list:
-    return [v.item() if isinstance(v, np.generic) else v for v in row]
 
 
 def _slope(p: Any) -> float | None:
@@ -308,16 +303,16 @@ sampler (NumPy on the same chunk streams)."""
             median = 0.0 if q <= 0 else (None if med is None else math.exp(med / 2))
             drift_ex = ex["mean_exact"][j] - (ex["mean_exact"][j - 1] if j else 0.0)
             drift = st.mean - (acc.layers[j - 1].mean if j else 0.0)
-            rows.append(_py([j + 1, float(st.mean), _none_if_nan(float(st.var)),
+            rows.append(py([j + 1, float(st.mean), none_if_nan(float(st.var)),
                              ex["mean_exact"][j], ex["var_exact"][j], ex["mean_source"][j],
                              ex["var_source"][j], median, acc.below[j] / done,
-                             acc.above[j] / done, _none_if_nan(float(st.se)),
+                             acc.above[j] / done, none_if_nan(float(st.se)),
                              ex["median_exact"][j], ex["median_source"][j],
                              ex["frac_below_0_01_exact"][j], ex["frac_below_0_01_source"][j],
                              ex["frac_above_10_exact"][j], ex["frac_above_10_source"][j],
                              frac_dead, ex["frac_dead_exact"][j], float(drift), drift_ex,
                              ex["norm_sq_kernel_map"][j]]))
-            rows[-1] = [_none_if_nan(v) if isinstance(v, float) else v for v in rows[-1]]
+            rows[-1] = [none_if_nan(v) if isinstance(v, float) else v for v in rows[-1]]
         summary = dict(zip(self.COLUMNS[1:], rows[-1][1:]))
         summary.update(self._errors(done, ex, acc, rows[-1]))
         return Frame(step=done, total=total, message=message,
@@ -334,22 +329,22 @@ sampler (NumPy on the same chunk streams)."""
 
         def binom_se(p_exact: float, p_mc: float) -> float | None:
             p = p_exact if math.isfinite(p_exact) else p_mc
-            return _none_if_nan(math.sqrt(max(p * (1 - p), 0.0) / done))
+            return none_if_nan(math.sqrt(max(p * (1 - p), 0.0) / done))
 
         med, dens = ex["median_exact"][-1], ex["median_density"][-1]
         med_se = (med / 2 / dens / math.sqrt(done) * 0.5 if med > 0 and math.isfinite(dens)
                   else math.nan)     # SE of ‖x‖ = e^{Y/2} at the median: (e^{y/2}/2)·SE_y
         nsq = acc.nsq
-        return {"mean_norm_sq": float(nsq.mean), "mean_norm_sq_exact": _none_if_nan(float(ex["norm_sq"][-1])),
+        return {"mean_norm_sq": float(nsq.mean), "mean_norm_sq_exact": none_if_nan(float(ex["norm_sq"][-1])),
                 "mean_norm_sq_kernel_map": float(ex["norm_sq_kernel_map"][-1]),
-                "mean_norm_sq_se": _none_if_nan(float(nsq.se)), "networks_done": done,
-                "mean_norm_sq_se_exact": _none_if_nan(math.sqrt(ex["norm_sq_var"][-1] / done)),
-                "var_se": _none_if_nan(var_se), "median_norm_se": _none_if_nan(med_se),
+                "mean_norm_sq_se": none_if_nan(float(nsq.se)), "networks_done": done,
+                "mean_norm_sq_se_exact": none_if_nan(math.sqrt(ex["norm_sq_var"][-1] / done)),
+                "var_se": none_if_nan(var_se), "median_norm_se": none_if_nan(med_se),
                 "frac_below_0_01_se": binom_se(ex["frac_below_0_01_exact"][-1], last[8]),
                 "frac_above_10_se": binom_se(ex["frac_above_10_exact"][-1], last[9]),
                 "frac_dead_se": binom_se(ex["frac_dead_exact"][-1], last[17]),
                 "drift_mc": last[1] / len(acc.layers),
-                "drift_exact": _none_if_nan(ex["mean_exact"][-1] / len(acc.layers))}
+                "drift_exact": none_if_nan(ex["mean_exact"][-1] / len(acc.layers))}
 
     @staticmethod
     def _histogram(ex: dict, hist: LayerHistogram, L: int) -> Table:
@@ -366,7 +361,7 @@ sampler (NumPy on the same chunk streams)."""
         edges = edges_y / (2 * T.LN10)
         width = edges[1] - edges[0]
         centres = 0.5 * (edges[1:] + edges[:-1])
-        rows = [[_none_if_nan(v) for v in (c, f, fe, fs, f / width, fe / width, fs / width)]
+        rows = [[none_if_nan(v) for v in (c, f, fe, fs, f / width, fe / width, fs / width)]
                 for c, f, fe, fs in zip(centres, frac, f_exact, f_src)]
         return Table(["log10_norm", "fraction", "fraction_exact", "fraction_source",
                       "density", "density_exact", "density_source"], rows, replace=True)
