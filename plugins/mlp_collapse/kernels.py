@@ -239,13 +239,15 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
                  normalize: bool, cov_terms: int):
     """Simulate ``n`` networks on a pair of inputs at angle θ_0 (radians).
 
-    Returns (mean[L], M2[L], cos2_prev_mean[L], cov_prev_mean[L]): Welford moments of
-    Z_ℓ = log(sin²θ_ℓ/sin²θ_0), and the means of cos²θ_{ℓ−1} and c(cos²θ_{ℓ−1}) (the
-    ingredients of the conditional variance of the ℓ-th increment)."""
-    mean = np.zeros(depth)
-    m2 = np.zeros(depth)
-    cos2_mean = np.zeros(depth)
-    cov_mean = np.zeros(depth)
+    Returns (mean[L], M2[L], cos2_prev_mean[L], cov_prev_mean[L]): mean and
+    M2 = Σ(Z − mean)² of Z_ℓ = log(sin²θ_ℓ/sin²θ_0), and the means of cos²θ_{ℓ−1} and
+    c(cos²θ_{ℓ−1}) (the ingredients of the conditional variance of the ℓ-th increment).
+    Moments are sums shifted by the first network's Z_ℓ (no division per sample)."""
+    shift = np.zeros(depth)
+    s1 = np.zeros(depth)
+    s2 = np.zeros(depth)
+    cos2_sum = np.zeros(depth)
+    cov_sum = np.zeros(depth)
     g1 = np.empty(d)
     g2 = np.empty(d)
     x = np.empty(d)
@@ -262,8 +264,8 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
             y[:] = u * x + math.sin(theta0) * e
         cos2 = u * u
         for ell in range(depth):
-            cos2_mean[ell] += (cos2 - cos2_mean[ell]) / (i + 1)
-            cov_mean[ell] += (log_chi2_cov(d, cos2, cov_terms) - cov_mean[ell]) / (i + 1)
+            cos2_sum[ell] += cos2
+            cov_sum[ell] += log_chi2_cov(d, cos2, cov_terms)
             if mode == MODE_MATRIX:
                 log_s2 = _matrix_step(rng, x, y, d, normalize)
                 cos2 = -math.expm1(log_s2)
@@ -275,10 +277,13 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
                 log_s2 = 2 * lv
                 cos2 = u * u
             z = log_s2 - log_s0
-            delta = z - mean[ell]
-            mean[ell] += delta / (i + 1)
-            m2[ell] += delta * (z - mean[ell])
-    return mean, m2, cos2_mean, cov_mean
+            if i == 0:
+                shift[ell] = z
+            e = z - shift[ell]
+            s1[ell] += e
+            s2[ell] += e * e
+    m = max(n, 1)
+    return (shift + s1 / m, np.maximum(s2 - s1 * s1 / m, 0.0), cos2_sum / m, cov_sum / m)
 
 
 @njit(cache=True, nogil=True)
