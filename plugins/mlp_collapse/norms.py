@@ -23,7 +23,8 @@ LOG_100 = math.log(100.0)     # ‖x‖ > 10    ⇔  Y > log 100
 HIST_BINS, HIST_SHOWN = 512, 64
 HOMOGENEOUS = {"linear": 1.0, "relu": 0.0}    # activation → slope α (leaky_relu: param)
 CHUNK_WORK = 1_000_000        # draws per kernel call (a few ms)
-PILOT = 4000                  # networks that set the histogram window (other activations)
+PILOT = 4000                  # networks that set the histogram window (other activations),
+PILOT_MIN = 200               # fewer for big networks: ≤ 20 chunks' worth of draws
 
 
 def _activations() -> list[str]:
@@ -277,7 +278,8 @@ sampler (NumPy on the same chunk streams)."""
         w = np.asarray(widths, dtype=np.int64)
         L = len(widths) - 1
         zeros = np.zeros(L)
-        out = generic_chunk(ctx.generators(1)[0], PILOT, w, fn, gain, zeros, zeros + 1.0,
+        pilot = max(PILOT_MIN, min(PILOT, 20 * CHUNK_WORK // int(w[1:].sum())))
+        out = generic_chunk(ctx.generators(1)[0], pilot, w, fn, gain, zeros, zeros + 1.0,
                             1, LOG_1E4, LOG_100)
         count = np.maximum(out[0], 2)
         none = np.full(L, np.nan)
