@@ -304,8 +304,9 @@ sampler (NumPy on the same chunk streams)."""
             med = acc.hist.quantile(q, j) if q > 0 else None
             median = 0.0 if q <= 0 else (None if med is None else math.exp(med / 2))
             drift_ex = ex["mean_exact"][j] - (ex["mean_exact"][j - 1] if j else 0.0)
-            drift = st.mean - (acc.layers[j - 1].mean if j else 0.0)
-            rows.append(py([j + 1, float(st.mean), none_if_nan(float(st.var)),
+            mean = float(st.mean) if st.count else math.nan     # no survivors: no mean
+            drift = mean - (float(acc.layers[j - 1].mean) if j else 0.0)
+            rows.append(py([j + 1, mean, none_if_nan(float(st.var)),
                              ex["mean_exact"][j], ex["var_exact"][j], ex["mean_source"][j],
                              ex["var_source"][j], median, acc.below[j] / done,
                              acc.above[j] / done, none_if_nan(float(st.se)),
@@ -345,7 +346,7 @@ sampler (NumPy on the same chunk streams)."""
                 "frac_below_0_01_se": binom_se(ex["frac_below_0_01_exact"][-1], last[8]),
                 "frac_above_10_se": binom_se(ex["frac_above_10_exact"][-1], last[9]),
                 "frac_dead_se": binom_se(ex["frac_dead_exact"][-1], last[17]),
-                "drift_mc": last[1] / len(acc.layers),
+                "drift_mc": None if last[1] is None else last[1] / len(acc.layers),
                 "drift_exact": none_if_nan(ex["mean_exact"][-1] / len(acc.layers))}
 
     @staticmethod
