@@ -1,141 +1,167 @@
-"""Benchmark of the mlp_collapse samplers (not a test): networks per second.
+"""Benchmark of the mlp_collapse samplers (not a test): networks per second, side by side.
 
-norms  (width 10, depth 100): naive NumPy (one network at a time, explicit W_ℓ),
-       batched NumPy (explicit W for a block of networks), numba vector / χ² / matrix.
-angles (width 32, depth 100): naive NumPy (explicit W, both inputs), numba Gram (O(d)),
-       χ²/Bartlett (O(1) per layer) and matrix.
-numba kernels run single-thread and on 2 threads (nogil, one seeded chunk per thread).
-Also: Gaussian draws per second, numba vs NumPy ``standard_normal``.
+For each Monte-Carlo sampler: the best vectorised NumPy version a user would write (bulk
+Generator fills, vectorised over networks, the same per-layer mean/variance output), our
+numba kernel on 1 and 2 threads through ``matexplore.montecarlo.map_chunks`` (one
+Generator per chunk, exactly as the experiments run it; the kernel also fills the per-layer
+histogram and tail counts), and the RNG limit (Generator draws/s inside numba, 1 thread).
 
-    /work/venv/bin/python benchmarks/mlp_collapse.py
+    norms  χ²       (d = 10, L = 100): NumPy ``standard_gamma(d/2, (N, L))`` → log → cumsum
+    norms  ReLU χ²  (d = 10, L = 100): NumPy ``binomial`` + two ``standard_gamma`` fills
+    angles Bartlett (d = 32, L = 100): NumPy per layer over all networks (χ², N(0,1), χ²)
+    naive per-network NumPy loops with explicit W only as a footnote.
+
+    .venv/bin/python benchmarks/mlp_collapse.py
 """
 
 from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
+from matexplore.montecarlo import iter_chunks, map_chunks
+from matexplore_plugins.mlp_collapse import activation_law as A
 from matexplore_plugins.mlp_collapse import kernels as K
 from matexplore_plugins.mlp_collapse import theory as T
 
-
-def rate(fn: Callable[[], int], min_time: float = 1.0) -> float:
-    """Items per second of ``fn`` (returns the number of items it processed)."""
-    fn()                                           # warm-up (numba compile / caches)
-    items, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < min_time:
-        items += fn()
-    return items / (time.perf_counter() - t0)
-
-
-def threaded(fn: Callable[[int], int], threads: int) -> Callable[[], int]:
-    pool = ThreadPoolExecutor(threads)
-    return lambda: sum(pool.map(fn, range(threads)))
-
-
-# ---- norms ------------------------------------------------------------------------------
-
-D, L = 10, 100
+D, L, N = 10, 100, 200_000
 WIDTHS = np.full(L + 1, D, dtype=np.int64)
-M, S = T.norms_mean_exact(WIDTHS), np.sqrt(T.norms_var_exact(WIDTHS))
-LO, IW = M - 8 * S, 512 / (16 * S)
+DA, LA, NA = 32, 100, 100_000
 
 
-def norms_naive(n: int = 100) -> int:
+def best_of(fn: Callable[[], int], repeats: int = 5) -> float:
+    """Items/s of ``fn`` (returns the items processed): best of ``repeats`` after warm-up."""
+    fn()
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        items = fn()
+        best = min(best, time.perf_counter() - t0)
+    return items / best
+
+
+# ---- NumPy peers ----------------------------------------------------------------------------
+
+def numpy_norms_chi2(n: int = N, chunk: int = 20_000) -> int:
+    rng = np.random.default_rng(0)
+    for start in range(0, n, chunk):
+        y = rng.standard_gamma(D / 2, size=(chunk, L))
+        np.log(y, out=y)
+        y += math.log(2 / D)
+        np.cumsum(y, axis=1, out=y)
+        y.mean(axis=0), y.var(axis=0)
+    return n
+
+
+def numpy_norms_relu(n: int = N, chunk: int = 20_000) -> int:
+    rng = np.random.default_rng(0)
+    for start in range(0, n, chunk):
+        k = rng.binomial(D, 0.5, size=(chunk, L))
+        s = 2 * rng.standard_gamma(np.maximum(k, 1) / 2) * (k > 0)
+        with np.errstate(divide="ignore"):
+            y = np.cumsum(np.log(s * (2 / D)), axis=1)
+        alive = np.isfinite(y)
+        np.where(alive, y, 0).sum(0) / alive.sum(0)
+    return n
+
+
+def numpy_bartlett(n: int = NA, chunk: int = 20_000) -> int:
+    rng = np.random.default_rng(0)
+    for start in range(0, n, chunk):
+        u = np.zeros(chunk)
+        lv = np.zeros(chunk)
+        mean, sq = np.zeros(LA), np.zeros(LA)
+        for ell in range(LA):
+            n1 = 2 * rng.standard_gamma(DA / 2, chunk)
+            t = rng.standard_normal(chunk)
+            res2 = 2 * rng.standard_gamma((DA - 1) / 2, chunk)
+            a = u * np.sqrt(n1) + np.exp(lv) * t
+            log_b = lv + 0.5 * np.log(res2)
+            log_a = np.log(np.abs(a))
+            m = np.maximum(log_a, log_b)
+            log_n2 = 2 * m + np.log1p(np.exp(-2 * np.abs(log_a - log_b)))
+            u = np.copysign(np.exp(log_a - 0.5 * log_n2), a)
+            lv = log_b - 0.5 * log_n2
+            z = 2 * lv
+            mean[ell], sq[ell] = z.mean(), (z * z).mean()
+    return n
+
+
+# ---- our kernels through map_chunks -----------------------------------------------------------
+
+def ours(kernel: Callable, total: int, size: int, args: tuple, threads: int) -> Callable[[], int]:
+    def go() -> int:
+        for _ in map_chunks(kernel, iter_chunks(1, 0, total, size), args, threads):
+            pass
+        return total
+    return go
+
+
+def norms_args(relu: bool) -> tuple:
+    if relu:
+        lay = A.HomogeneousLayers(list(WIDTHS), 0.0, 2.0)
+        m, s = lay.mean, np.sqrt(lay.var)
+    else:
+        m, s = T.norms_mean_exact(WIDTHS), np.sqrt(T.norms_var_exact(WIDTHS))
+    return (WIDTHS, K.MODE_CHI2, relu, 0.0 if relu else 1.0, 2.0 if relu else 1.0,
+            m - 8 * s, 512 / (16 * s), 512, math.log(1e-4), math.log(100.0))
+
+
+@njit(nogil=True)
+def _gamma_draws(rng, n: int) -> float:
+    s = 0.0
+    for _ in range(n):
+        s += rng.standard_gamma(5.0)
+    return s
+
+
+def rng_limits() -> tuple[float, float]:
+    """(normals/s, Gamma(5) draws/s) from a Generator inside numba, one thread."""
+    rng = np.random.default_rng(0)
+    normals = best_of(lambda: (K.normal_draws(rng, 10_000_000), 10_000_000)[1], 3)
+    gammas = best_of(lambda: (_gamma_draws(rng, 5_000_000), 5_000_000)[1], 3)
+    return normals, gammas
+
+
+def naive_norms(n: int = 50) -> int:
     rng = np.random.default_rng(0)
     for _ in range(n):
         x = rng.standard_normal(D)
         x /= np.linalg.norm(x)
-        y = 0.0
         for _ in range(L):
             z = (rng.standard_normal((D, D)) / math.sqrt(D)) @ x
-            r = z @ z
-            y += math.log(r)
-            x = z / math.sqrt(r)
+            x = z / math.sqrt(z @ z)
     return n
-
-
-def norms_batched(n: int = 2000) -> int:
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, D))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    y = np.zeros(n)
-    for _ in range(L):
-        z = np.einsum("nij,nj->ni", rng.standard_normal((n, D, D)) / math.sqrt(D), x)
-        r = (z * z).sum(1)
-        y += np.log(r)
-        x = z / np.sqrt(r)[:, None]
-    return n
-
-
-def norms_numba(mode: int, n: int) -> Callable[[int], int]:
-    def go(seed: int) -> int:
-        K.norms_chunk(seed, n, WIDTHS, mode, LO, IW, 512, math.log(1e-4), math.log(100.0))
-        return n
-    return go
-
-
-# ---- angles -----------------------------------------------------------------------------
-
-DA, LA = 32, 100
-
-
-def angles_naive(n: int = 20) -> int:
-    rng = np.random.default_rng(0)
-    for _ in range(n):
-        x = rng.standard_normal(DA)
-        y = rng.standard_normal(DA)
-        for _ in range(LA):
-            w = rng.standard_normal((DA, DA)) / math.sqrt(DA)
-            x, y = w @ x, w @ y
-            x /= np.linalg.norm(x)
-            y /= np.linalg.norm(y)
-            r = y - (x @ y) * x
-            math.log(r @ r)
-    return n
-
-
-def angles_numba(mode: int, n: int) -> Callable[[int], int]:
-    def go(seed: int) -> int:
-        K.angles_chunk(seed, n, DA, LA, math.pi / 2, mode, False, 4096)
-        return n
-    return go
 
 
 def main() -> None:
-    rng = np.random.default_rng(0)
-    np_draws = rate(lambda: (rng.standard_normal(10_000_000), 10_000_000)[1])
-    nb_draws = rate(lambda: (K.normal_draws(1, 10_000_000), 10_000_000)[1])
-    print("Gaussian draws/s (1 thread):")
-    print(f"  numpy Generator.standard_normal  {np_draws / 1e6:8.1f} M/s")
-    print(f"  numba np.random.standard_normal  {nb_draws / 1e6:8.1f} M/s"
-          f"   ratio numba/numpy {nb_draws / np_draws:.2f}")
-
-    rows = [("norms d=10 L=100", "naive NumPy (per network)", rate(norms_naive)),
-            ("", "batched NumPy (2000 nets)", rate(norms_batched))]
-    for name, mode, n in (("vector", K.MODE_VECTOR, 2000), ("chi2", K.MODE_CHI2, 5000),
-                          ("matrix", K.MODE_MATRIX, 200)):
-        fn = norms_numba(mode, n)
-        rows.append(("", f"numba {name}, 1 thread", rate(lambda fn=fn: fn(1))))
-        rows.append(("", f"numba {name}, 2 threads", rate(threaded(fn, 2))))
-    base = rows[0][2]
-    rows.append(("angles d=32 L=100", "naive NumPy (per network)", rate(angles_naive)))
-    abase = rows[-1][2]
-    for name, mode, n in (("gram", K.MODE_GRAM, 500), ("chi2 (Bartlett)", K.MODE_CHI2, 2000),
-                          ("matrix", K.MODE_MATRIX, 20)):
-        fn = angles_numba(mode, n)
-        rows.append(("", f"numba {name}, 1 thread", rate(lambda fn=fn: fn(1))))
-        rows.append(("", f"numba {name}, 2 threads", rate(threaded(fn, 2))))
-    print(f"\n{'experiment':20s} {'path':30s} {'networks/s':>12s} {'× naive':>9s}")
-    ref = base
-    for exp, path, r in rows:
-        if exp.startswith("angles"):
-            ref = abase
-        print(f"{exp:20s} {path:30s} {r:12.0f} {r / ref:9.1f}")
+    normals, gammas = rng_limits()
+    print("RNG limit, Generator inside numba, 1 thread: "
+          f"{normals / 1e6:.1f} M normals/s, {gammas / 1e6:.1f} M Gamma(5)/s\n")
+    cases = [
+        ("norms χ² d=10 L=100", numpy_norms_chi2, K.norms_chunk, N, 2500, norms_args(False),
+         L / gammas),
+        ("norms ReLU χ² d=10 L=100", numpy_norms_relu, K.norms_chunk, N, 2500,
+         norms_args(True), 2 * L / gammas),
+        ("angles Bartlett d=32 L=100", numpy_bartlett, K.angles_chunk, NA, 1000,
+         (DA, LA, math.pi / 2, K.MODE_CHI2, False, 4096), 2 * LA / gammas),
+    ]
+    print(f"{'sampler':28s} {'NumPy peer':>12s} {'ours 1 thr':>12s} {'ours 2 thr':>12s} "
+          f"{'1thr/NumPy':>10s} {'2thr/1thr':>9s} {'RNG-bound':>10s}")
+    for name, peer, kernel, total, size, args, t_rng in cases:
+        r_np = best_of(peer, 3)
+        r1 = best_of(ours(kernel, total, size, args, 1), 3)
+        r2 = best_of(ours(kernel, total, size, args, 2), 3)
+        print(f"{name:28s} {r_np:12.0f} {r1:12.0f} {r2:12.0f} {r1 / r_np:10.2f} "
+              f"{r2 / r1:9.2f} {1 / t_rng:10.0f}")
+    print("\n(networks/s; RNG-bound = networks/s if the kernel did nothing but its gamma "
+          "draws on 1 thread)")
+    print(f"footnote: naive per-network NumPy loop with explicit W (norms): "
+          f"{best_of(naive_norms, 1):.0f} networks/s")
 
 
 if __name__ == "__main__":

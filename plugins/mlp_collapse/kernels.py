@@ -1,13 +1,16 @@
 """numba kernels: one call simulates one chunk of independent networks.
 
-Each kernel seeds numba's (per-thread) generator with ``np.random.seed(seed)`` first,
-so a chunk is a deterministic function of its seed; chunks are merged in a fixed order
-(:mod:`.streaming`), so results do not depend on thread scheduling.
+Every kernel is ``kernel(rng, n, *args)``: it draws only from the ``numpy.random.Generator``
+``rng`` it is given (PCG64 + NumPy's ziggurat/Marsaglia–Tsang inside numba), so a chunk is
+a deterministic function of its Generator; :meth:`RunContext.map_chunks` hands each chunk
+its own stream and merges in chunk order, so results do not depend on the thread count.
 
 Exact cheap samplers (rotation invariance): for any fixed x, W x with W i.i.d.
-N(0, 1/d_in) has the law ‖x‖ g/√d_in, g ~ N(0, I_{d_out}), independently of the past.
-* norms, ``chi2``:   ‖x_ℓ‖²/‖x_{ℓ−1}‖² = χ²_{d_ℓ}/d_{ℓ−1} (one gamma draw per layer);
-* norms, ``vector``: the same ratio as ‖g‖²/d_{ℓ−1}, g ∈ R^{d_ℓ} (O(d) normals);
+N(0, σ²/d_in) has the law σ‖x‖ g/√d_in, g ~ N(0, I_{d_out}), independently of the past.
+* norms, ``chi2``:   ‖x_ℓ‖²/‖x_{ℓ−1}‖² = σ² S/d_{ℓ−1}, S = χ²_{d_ℓ} (linear) or, for
+  f(z) = max(z, 0) + α min(z, 0), S = χ²_K + α²χ²_{d_ℓ−K} with K ~ Bin(d_ℓ, ½) the number
+  of positive coordinates of g (one binomial and ≤ 2 gamma draws per layer);
+* norms, ``vector``: S = Σ_j f(g_j)², g ∈ R^{d_ℓ} (O(d) normals);
 * angles, ``gram``:  the pair (x, y) in the orthonormal frame (x̂, ê): y = cosθ x̂ + sinθ ê;
   W x̂ = g₁, W ê = g₂ are independent Gaussian vectors, and Gram–Schmidt of
   (g₁, cosθ g₁ + sinθ g₂) gives the next angle — O(d) per layer, log sinθ tracked in
@@ -16,6 +19,7 @@ N(0, 1/d_in) has the law ‖x‖ g/√d_in, g ~ N(0, I_{d_out}), independently o
   ‖g₁‖² ~ χ²_d, g₁·g₂/‖g₁‖ ~ N(0, 1), ‖g₂ − proj g₂‖² ~ χ²_{d−1}, independent — O(1);
 * ``matrix`` (both): explicit W ∈ R^{d_ℓ×d_{ℓ−1}} applied to explicit vectors — O(d²),
   for validation.
+χ²_k is drawn as 2·Gamma(k/2) (``rng.standard_gamma``).
 """
 
 from __future__ import annotations
@@ -30,66 +34,104 @@ MODE_GRAM = 1                 # angles: O(d) Gaussian vectors; MODE_CHI2: O(1) B
 
 
 @njit(cache=True, nogil=True)
-def _unit_vector(d: int) -> np.ndarray:
+def _chi2(rng, k: float) -> float:
+    """χ²_k = 2 Gamma(k/2) (0 for k = 0)."""
+    if k <= 0:
+        return 0.0
+    return 2.0 * rng.standard_gamma(0.5 * k)
+
+
+@njit(cache=True, nogil=True)
+def _unit_vector(rng, d: int) -> np.ndarray:
     x = np.empty(d)
     s = 0.0
     for k in range(d):
-        x[k] = np.random.standard_normal()
+        x[k] = rng.standard_normal()
         s += x[k] * x[k]
     return x / math.sqrt(s)
 
 
 @njit(cache=True, nogil=True)
-def _norm_ratio(mode: int, x: np.ndarray, d_in: int, d_out: int) -> float:
-    """‖W x‖²/‖x‖² for one layer; in matrix mode x (unit) is overwritten by W x/‖W x‖."""
+def _f2(z: float, homogeneous: bool, a2: float) -> float:
+    """f(z)² for f = identity or the leaky ReLU with squared slope a2 (0: ReLU)."""
+    if homogeneous and z < 0.0:
+        return a2 * z * z
+    return z * z
+
+
+@njit(cache=True, nogil=True)
+def _layer_sum(rng, mode: int, x: np.ndarray, d_in: int, d_out: int, homogeneous: bool,
+               slope: float) -> float:
+    """S = ‖f(W x)‖² d_in/(σ²‖x‖²) for one layer; in matrix mode the unit x is
+    overwritten by f(W x)/‖f(W x)‖ (left unchanged when S = 0: the network is dead)."""
+    a2 = slope * slope
     if mode == MODE_CHI2:
-        return np.random.chisquare(d_out) / d_in
+        if not homogeneous:
+            return _chi2(rng, d_out)
+        k = rng.binomial(d_out, 0.5)
+        return _chi2(rng, k) + a2 * _chi2(rng, d_out - k)
     s = 0.0
     if mode == MODE_VECTOR:
         for _ in range(d_out):
-            g = np.random.standard_normal()
-            s += g * g
-        return s / d_in
+            s += _f2(rng.standard_normal(), homogeneous, a2)
+        return s
     z = np.zeros(d_out)
     for j in range(d_out):
         acc = 0.0
         for k in range(d_in):
-            acc += np.random.standard_normal() * x[k]
+            acc += rng.standard_normal() * x[k]
+        if homogeneous and acc < 0.0:
+            acc *= slope
         z[j] = acc
         s += acc * acc
-    r = math.sqrt(s)
-    for j in range(d_out):
-        x[j] = z[j] / r
-    return s / d_in
+    if s > 0.0:
+        r = math.sqrt(s)
+        for j in range(d_out):
+            x[j] = z[j] / r
+    return s
 
 
 @njit(cache=True, nogil=True)
-def norms_chunk(seed: int, n: int, widths: np.ndarray, mode: int, lo: np.ndarray,
-                inv_width: np.ndarray, bins: int, thr_lo: float, thr_hi: float):
-    """Simulate ``n`` networks; per layer ℓ stream Y_ℓ = log(‖x_ℓ‖²/‖x_0‖²).
+def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, slope: float,
+                gain: float, lo: np.ndarray, inv_width: np.ndarray, bins: int,
+                thr_lo: float, thr_hi: float):
+    """Simulate ``n`` networks; per layer ℓ stream Y_ℓ = log(‖x_ℓ‖²/‖x_0‖²) over the
+    networks still alive at ℓ (‖x_ℓ‖ > 0; only a ReLU layer can output 0).
 
-    Returns (mean[L], M2[L], hist[L, bins+2], below[L], above[L], nsq_mean, nsq_M2):
-    Welford moments of Y_ℓ, the histogram of Y_ℓ, counts of Y_ℓ < thr_lo and Y_ℓ > thr_hi,
-    and the Welford moments of ‖x_L‖² = e^{Y_L} (‖x_0‖ = 1)."""
-    np.random.seed(seed)
+    Returns (alive[L], mean[L], M2[L], hist[L, bins+2], below[L], above[L], nsq_mean,
+    nsq_M2): per layer the number of live networks, the mean and M2 = Σ(Y − mean)² over
+    them, the histogram of Y_ℓ, counts of Y_ℓ < thr_lo (dead networks included) and
+    Y_ℓ > thr_hi; and the mean and M2 (over all n) of ‖x_L‖²/‖x_0‖² (0 if dead).
+    Moments are sums shifted by the histogram centre c_ℓ (≈ E Y_ℓ): mean = c + S₁/n,
+    M2 = S₂ − S₁²/n with S_p = Σ (Y − c)^p — no division per sample, no cancellation
+    since |E Y − c| ≪ sd."""
     L = len(widths) - 1
-    mean = np.zeros(L)
-    m2 = np.zeros(L)
+    alive = np.zeros(L, dtype=np.int64)
+    s1 = np.zeros(L)
+    s2 = np.zeros(L)
     hist = np.zeros((L, bins + 2), dtype=np.int64)
     below = np.zeros(L, dtype=np.int64)
     above = np.zeros(L, dtype=np.int64)
-    nsq_mean = 0.0
-    nsq_m2 = 0.0
+    centre = lo + 0.5 * bins / inv_width
+    q1 = 0.0
+    q2 = 0.0
+    log_scale = np.log(gain / widths[:-1].astype(np.float64))
     x = np.zeros(np.max(widths))
-    for i in range(n):
+    for _ in range(n):
         if mode == MODE_MATRIX:
-            x[: widths[0]] = _unit_vector(widths[0])
+            x[: widths[0]] = _unit_vector(rng, widths[0])
         y = 0.0
+        dead_at = L
         for ell in range(L):
-            y += math.log(_norm_ratio(mode, x, widths[ell], widths[ell + 1]))
-            delta = y - mean[ell]
-            mean[ell] += delta / (i + 1)
-            m2[ell] += delta * (y - mean[ell])
+            s = _layer_sum(rng, mode, x, widths[ell], widths[ell + 1], homogeneous, slope)
+            if s <= 0.0:
+                dead_at = ell
+                break
+            y += math.log(s) + log_scale[ell]
+            alive[ell] += 1
+            e = y - centre[ell]
+            s1[ell] += e
+            s2[ell] += e * e
             b = math.floor((y - lo[ell]) * inv_width[ell])
             slot = 0 if b < 0 else (bins + 1 if b >= bins else int(b) + 1)
             hist[ell, slot] += 1
@@ -97,11 +139,15 @@ def norms_chunk(seed: int, n: int, widths: np.ndarray, mode: int, lo: np.ndarray
                 below[ell] += 1
             if y > thr_hi:
                 above[ell] += 1
-        nsq = math.exp(y)
-        delta = nsq - nsq_mean
-        nsq_mean += delta / (i + 1)
-        nsq_m2 += delta * (nsq - nsq_mean)
-    return mean, m2, hist, below, above, nsq_mean, nsq_m2
+        for ell in range(dead_at, L):
+            below[ell] += 1
+        nsq = math.exp(y) - 1.0 if dead_at == L else -1.0   # shifted by E ≈ 1
+        q1 += nsq
+        q2 += nsq * nsq
+    a = np.maximum(alive, 1)
+    mean = centre + s1 / a
+    m2 = np.maximum(s2 - s1 * s1 / a, 0.0)
+    return alive, mean, m2, hist, below, above, 1.0 + q1 / n, max(q2 - q1 * q1 / n, 0.0)
 
 
 @njit(cache=True, nogil=True)
@@ -119,16 +165,16 @@ def log_chi2_cov(d: int, rho2: float, terms: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _gram_step(u: float, lv: float, d: int, g1: np.ndarray,
+def _gram_step(rng, u: float, lv: float, d: int, g1: np.ndarray,
                g2: np.ndarray) -> tuple[float, float]:
     """One layer for the pair y = u x̂ + e^{lv} ê (u = cosθ, lv = log sinθ)."""
     n1 = 0.0
     for k in range(d):
-        g1[k] = np.random.standard_normal()
+        g1[k] = rng.standard_normal()
         n1 += g1[k] * g1[k]
     p = 0.0
     for k in range(d):
-        g2[k] = np.random.standard_normal()
+        g2[k] = rng.standard_normal()
         p += g1[k] * g2[k]
     res2 = 0.0
     c = p / n1
@@ -139,10 +185,9 @@ def _gram_step(u: float, lv: float, d: int, g1: np.ndarray,
 
 
 @njit(cache=True, nogil=True)
-def _bartlett_step(u: float, lv: float, d: int) -> tuple[float, float]:
+def _bartlett_step(rng, u: float, lv: float, d: int) -> tuple[float, float]:
     """The Gram step from its sufficient statistics χ²_d, N(0, 1), χ²_{d−1}."""
-    return _pair_update(u, lv, np.random.chisquare(d), np.random.standard_normal(),
-                        np.random.chisquare(d - 1))
+    return _pair_update(u, lv, _chi2(rng, d), rng.standard_normal(), _chi2(rng, d - 1))
 
 
 @njit(cache=True, nogil=True)
@@ -163,7 +208,7 @@ def _pair_update(u: float, lv: float, n1: float, t: float,
 
 
 @njit(cache=True, nogil=True)
-def _matrix_step(x: np.ndarray, y: np.ndarray, d: int, normalize: bool) -> float:
+def _matrix_step(rng, x: np.ndarray, y: np.ndarray, d: int, normalize: bool) -> float:
     """x ← W x, y ← W y (explicit W, N(0, 1/d)); optional RMS normalisation.
     Returns log sin² of the new angle (Gram–Schmidt residual of y against x)."""
     zx = np.zeros(d)
@@ -173,7 +218,7 @@ def _matrix_step(x: np.ndarray, y: np.ndarray, d: int, normalize: bool) -> float
         ax = 0.0
         ay = 0.0
         for k in range(d):
-            w = np.random.standard_normal() * scale
+            w = rng.standard_normal() * scale
             ax += w * x[k]
             ay += w * y[k]
         zx[j] = ax
@@ -190,18 +235,19 @@ def _matrix_step(x: np.ndarray, y: np.ndarray, d: int, normalize: bool) -> float
 
 
 @njit(cache=True, nogil=True)
-def angles_chunk(seed: int, n: int, d: int, depth: int, theta0: float, mode: int,
+def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
                  normalize: bool, cov_terms: int):
     """Simulate ``n`` networks on a pair of inputs at angle θ_0 (radians).
 
-    Returns (mean[L], M2[L], cos2_prev_mean[L], cov_prev_mean[L]): Welford moments of
-    Z_ℓ = log(sin²θ_ℓ/sin²θ_0), and the means of cos²θ_{ℓ−1} and c(cos²θ_{ℓ−1}) (the
-    ingredients of the conditional variance of the ℓ-th increment)."""
-    np.random.seed(seed)
-    mean = np.zeros(depth)
-    m2 = np.zeros(depth)
-    cos2_mean = np.zeros(depth)
-    cov_mean = np.zeros(depth)
+    Returns (mean[L], M2[L], cos2_prev_mean[L], cov_prev_mean[L]): mean and
+    M2 = Σ(Z − mean)² of Z_ℓ = log(sin²θ_ℓ/sin²θ_0), and the means of cos²θ_{ℓ−1} and
+    c(cos²θ_{ℓ−1}) (the ingredients of the conditional variance of the ℓ-th increment).
+    Moments are sums shifted by the first network's Z_ℓ (no division per sample)."""
+    shift = np.zeros(depth)
+    s1 = np.zeros(depth)
+    s2 = np.zeros(depth)
+    cos2_sum = np.zeros(depth)
+    cov_sum = np.zeros(depth)
     g1 = np.empty(d)
     g2 = np.empty(d)
     x = np.empty(d)
@@ -211,30 +257,33 @@ def angles_chunk(seed: int, n: int, d: int, depth: int, theta0: float, mode: int
         u = math.cos(theta0)
         lv = math.log(math.sin(theta0))
         if mode == MODE_MATRIX:
-            x[:] = _unit_vector(d)
-            e = _unit_vector(d)
+            x[:] = _unit_vector(rng, d)
+            e = _unit_vector(rng, d)
             e -= (e * x).sum() * x
             e /= math.sqrt((e * e).sum())
             y[:] = u * x + math.sin(theta0) * e
         cos2 = u * u
         for ell in range(depth):
-            cos2_mean[ell] += (cos2 - cos2_mean[ell]) / (i + 1)
-            cov_mean[ell] += (log_chi2_cov(d, cos2, cov_terms) - cov_mean[ell]) / (i + 1)
+            cos2_sum[ell] += cos2
+            cov_sum[ell] += log_chi2_cov(d, cos2, cov_terms)
             if mode == MODE_MATRIX:
-                log_s2 = _matrix_step(x, y, d, normalize)
+                log_s2 = _matrix_step(rng, x, y, d, normalize)
                 cos2 = -math.expm1(log_s2)
             else:
                 if mode == MODE_CHI2:
-                    u, lv = _bartlett_step(u, lv, d)
+                    u, lv = _bartlett_step(rng, u, lv, d)
                 else:
-                    u, lv = _gram_step(u, lv, d, g1, g2)
+                    u, lv = _gram_step(rng, u, lv, d, g1, g2)
                 log_s2 = 2 * lv
                 cos2 = u * u
             z = log_s2 - log_s0
-            delta = z - mean[ell]
-            mean[ell] += delta / (i + 1)
-            m2[ell] += delta * (z - mean[ell])
-    return mean, m2, cos2_mean, cov_mean
+            if i == 0:
+                shift[ell] = z
+            e = z - shift[ell]
+            s1[ell] += e
+            s2[ell] += e * e
+    m = max(n, 1)
+    return (shift + s1 / m, np.maximum(s2 - s1 * s1 / m, 0.0), cos2_sum / m, cov_sum / m)
 
 
 @njit(cache=True, nogil=True)
@@ -261,43 +310,40 @@ def _logdet_gram(g: np.ndarray) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _gaussian_matrix(d: int, n: int) -> np.ndarray:
+def _gaussian_matrix(rng, d: int, n: int) -> np.ndarray:
     g = np.empty((d, n))
     for k in range(d):
         for j in range(n):
-            g[k, j] = np.random.standard_normal()
+            g[k, j] = rng.standard_normal()
     return g
 
 
 @njit(cache=True, nogil=True)
-def logdet_chunk(seed: int, samples: int, d: int, n: int) -> np.ndarray:
+def logdet_chunk(rng, samples: int, d: int, n: int) -> np.ndarray:
     """``samples`` draws of log det(WᵀW), W ∈ R^{d×n} explicit, i.i.d. N(0, 1/d)."""
-    np.random.seed(seed)
     out = np.empty(samples)
     for s in range(samples):
-        out[s] = _logdet_gram(_gaussian_matrix(d, n)) - n * math.log(d)
+        out[s] = _logdet_gram(_gaussian_matrix(rng, d, n)) - n * math.log(d)
     return out
 
 
 @njit(cache=True, nogil=True)
-def subrotation_chunk(seed: int, samples: int, diag: np.ndarray, n: int) -> np.ndarray:
+def subrotation_chunk(rng, samples: int, diag: np.ndarray, n: int) -> np.ndarray:
     """``samples`` draws of log det(UᵀD²U), U = G(GᵀG)^{−1/2} Haar (G Gaussian d×n):
     log det(UᵀD²U) = log det(GᵀD²G) − log det(GᵀG) (``diag`` holds the D_ii)."""
-    np.random.seed(seed)
     d = len(diag)
     out = np.empty(samples)
     for s in range(samples):
-        g = _gaussian_matrix(d, n)
+        g = _gaussian_matrix(rng, d, n)
         dg = g * diag.reshape(d, 1)
         out[s] = _logdet_gram(dg) - _logdet_gram(g)
     return out
 
 
 @njit(cache=True, nogil=True)
-def normal_draws(seed: int, n: int) -> float:
-    """Sum of ``n`` standard normal draws (to time numba's Gaussian generator)."""
-    np.random.seed(seed)
+def normal_draws(rng, n: int) -> float:
+    """Sum of ``n`` standard normal draws from the Generator (the RNG limit of the kernels)."""
     s = 0.0
     for _ in range(n):
-        s += np.random.standard_normal()
+        s += rng.standard_normal()
     return s

@@ -1,8 +1,6 @@
-"""Bounded-memory statistics for 10⁵–10⁶ simulated networks (pure NumPy).
+"""Bounded-memory histograms for 10⁵–10⁶ simulated networks (pure NumPy; moments are
+:class:`matexplore.RunningStats`).
 
-* :class:`Moments` — per-layer count/mean/M2 (Welford inside a chunk, merged across
-  chunks with Chan's formula M2 = M2_a + M2_b + δ² n_a n_b / n), in chunk order, so the
-  result does not depend on how chunks were scheduled.
 * :class:`LayerHistogram` — per-layer fixed-bin histograms of a log quantity Y on the
   window [E Y − 8 sd, E Y + 8 sd] of the exact law with ``bins`` bins (default 512:
   resolution sd/32), plus under/overflow counts; quantiles by linear interpolation
@@ -13,41 +11,6 @@
 from __future__ import annotations
 
 import numpy as np
-
-
-class Moments:
-    """Streaming mean/variance of several quantities at once (one per array slot)."""
-
-    def __init__(self, size: int) -> None:
-        self.count = 0
-        self.mean = np.zeros(size)
-        self.m2 = np.zeros(size)
-
-    def merge(self, count: int, mean: np.ndarray, m2: np.ndarray) -> None:
-        """Fold in a chunk of ``count`` values summarised by its mean and M2 (Chan)."""
-        if count == 0:
-            return
-        total = self.count + count
-        delta = np.asarray(mean) - self.mean
-        self.mean = self.mean + delta * (count / total)
-        self.m2 = self.m2 + np.asarray(m2) + delta**2 * (self.count * count / total)
-        self.count = total
-
-    def add_values(self, values: np.ndarray) -> None:
-        """Fold in raw values of shape (k, size) or (k,) (two-pass within the chunk)."""
-        v = np.asarray(values, dtype=float).reshape(len(values), -1)
-        mean = v.mean(axis=0)
-        self.merge(len(v), mean, ((v - mean) ** 2).sum(axis=0))
-
-    @property
-    def var(self) -> np.ndarray:
-        """Unbiased sample variance (NaN with fewer than two values)."""
-        return self.m2 / (self.count - 1) if self.count > 1 else np.full_like(self.m2, np.nan)
-
-    @property
-    def se(self) -> np.ndarray:
-        """Standard error of the mean."""
-        return np.sqrt(self.var / self.count) if self.count > 1 else self.var
 
 
 class LayerHistogram:

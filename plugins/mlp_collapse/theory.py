@@ -64,41 +64,58 @@ def norms_log_cf(t: np.ndarray, widths: Sequence[int]) -> np.ndarray:
     return np.cumsum(per_layer, axis=0)
 
 
+class LinearLayers:
+    """Per-layer terms T_k = log(σ² χ²_{d_k}/d_{k−1}) of Y_ℓ = Σ_{k≤ℓ} T_k (linear MLP)."""
+
+    def __init__(self, widths: Sequence[int], gain: float = 1.0) -> None:
+        self.widths = list(widths)
+        shift = np.arange(1, len(self.widths)) * np.log(gain)
+        self.mean = norms_mean_exact(widths) + shift
+        self.var = norms_var_exact(widths)
+        self.kappa4 = np.cumsum(special.polygamma(3, np.asarray(widths[1:], float) / 2))
+        self._log_gain = float(np.log(gain))
+
+    def log_cf(self, t: np.ndarray, k: int) -> np.ndarray:
+        """log E e^{it T_k} (k = 0 … L−1)."""
+        return norms_log_cf(t, self.widths[k:k + 2])[0] + 1j * t * self._log_gain
+
+
 class LogNormLaw:
     """The exact law of Y_ℓ (every layer) by Fourier inversion of its characteristic
     function: Gil-Pelaez, F(y) = ½ − (1/π) ∫_0^∞ Im[e^{−ity} φ(t)]/t dt, midpoint rule.
 
-    The step h = 2π/span keeps the aliasing error below the mass of Y outside
-    E Y ± span/2 (span ≥ 80 standard deviations + 80); the grid stops where |φ| < 1e-17.
-    φ_ℓ is built layer by layer (a running product), so memory stays O(grid) and
-    visiting the layers in increasing order costs O(L · grid).
+    ``layers`` gives the independent per-layer terms (``mean``/``var`` of the partial sums
+    and ``log_cf(t, k)``): :class:`LinearLayers` (a list of widths is accepted for it) or
+    :class:`HomogeneousLayers`. The step h = 2π/span keeps the aliasing error below the
+    mass of Y outside E Y ± span/2 (span ≥ 80 standard deviations + 80); the grid stops
+    where |φ| < 1e-17. φ_ℓ is built layer by layer (a running product), so memory stays
+    O(grid) and visiting the layers in increasing order costs O(L · grid).
     """
 
-    def __init__(self, widths: Sequence[int]) -> None:
-        self.widths = list(widths)
-        self.mean = norms_mean_exact(widths)
-        self.var = norms_var_exact(widths)
+    def __init__(self, layers: Sequence[int] | LinearLayers | HomogeneousLayers) -> None:
+        if not hasattr(layers, "log_cf"):
+            layers = LinearLayers(layers)
+        self.layers = layers
+        self.mean, self.var = layers.mean, layers.var
         span = 80.0 * np.sqrt(self.var[-1]) + 80.0 + 2 * np.max(np.abs(self.mean))
         self.h = 2 * np.pi / span
-        t_max = self._t_max(self.widths[:2])
+        t_max = self._t_max()
         self.t = (np.arange(int(np.ceil(t_max / self.h))) + 0.5) * self.h
         self._layer = 0
         self._log_phi = np.zeros(len(self.t), dtype=complex)
 
-    @staticmethod
-    def _t_max(widths: Sequence[int]) -> float:
+    def _t_max(self) -> float:
         t = 1.0
-        while np.exp(norms_log_cf(np.array([t]), widths)[0, 0].real) > 1e-17:
+        while np.exp(self.layers.log_cf(np.array([t]), 0)[0].real) > 1e-17:
             t *= 1.5
         return t
 
     def _phi(self, layer: int) -> np.ndarray:
         if layer < self._layer:
             self._layer, self._log_phi = 0, np.zeros(len(self.t), dtype=complex)
-        if layer > self._layer:
-            inc = norms_log_cf(self.t, self.widths[self._layer:layer + 1])
-            self._log_phi = self._log_phi + inc[-1]
-            self._layer = layer
+        while self._layer < layer:
+            self._log_phi = self._log_phi + self.layers.log_cf(self.t, self._layer)
+            self._layer += 1
         keep = max(int(np.count_nonzero(self._log_phi.real > np.log(1e-18))), 1)
         return np.exp(self._log_phi[:keep])   # |φ| decreases in t: drop the tail
 

@@ -152,3 +152,72 @@ def test_subrotation_claim_is_only_a_lower_bound(spectrum: str) -> None:
     assert s["mc"] > s["fischer_lower"] + 4 * s["mc_se"]
     assert s["mc"] < s["jensen_upper"]
     assert s["claimed"] == s["fischer_lower"]
+
+
+# ---- Generator streams: bit-identical for any thread count ------------------------------
+
+@pytest.mark.parametrize("exp_id,params", [
+    ("mlp-collapse.norms", dict(width=5, depth=6, networks=30_000, activation="relu")),
+    ("mlp-collapse.angles", dict(width=5, depth=6, networks=3000, sampler="chi2")),
+    ("mlp-collapse.logdet", dict(d=8, n=[2, 8], samples=3000)),
+    ("mlp-collapse.sub-rotation", dict(d=8, n=3, samples=3000)),
+])
+def test_results_are_bit_identical_for_1_2_3_threads(monkeypatch, exp_id: str,
+                                                     params: dict) -> None:
+    results = []
+    for threads in (1, 2, 3):
+        monkeypatch.setenv("MATEXPLORE_THREADS", str(threads))
+        r = run_experiment(exp_id, seed=11, **params)
+        results.append((r["summary"], r["tables"]))
+    assert results[0] == results[1] == results[2]
+
+
+# ---- non-linear MLPs ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation,sampler", [("relu", "chi2"), ("leaky_relu", "vector"),
+                                                ("relu", "matrix")])
+def test_norms_nonlinear_exact_law_and_dead_fraction(activation: str, sampler: str) -> None:
+    n = 6000 if sampler == "matrix" else 20_000
+    r = run_experiment("mlp-collapse.norms", width=4, depth=10, networks=n, sampler=sampler,
+                       activation=activation, slope=0.2, seed=21)
+    s = r["summary"]
+    assert set(NORMS_KEYS) | {"frac_dead", "frac_dead_exact"} <= set(s)
+    assert all(v is None or math.isfinite(v) for v in s.values() if isinstance(v, float))
+    alive = 1 - 2.0**-4 if activation == "relu" else 1.0
+    assert s["frac_dead_exact"] == pytest.approx(1 - alive**10, rel=1e-12)
+    se_dead = math.sqrt(s["frac_dead_exact"] * (1 - s["frac_dead_exact"]) / n)
+    assert abs(s["frac_dead"] - s["frac_dead_exact"]) <= 4 * se_dead + 1e-12
+    for key in ("mean", "var"):
+        assert abs(s[f"{key}_mc"] - s[f"{key}_exact"]) < 4 * s[f"{key}_se"]
+    assert abs(s["mean_norm_sq"] - s["mean_norm_sq_exact"]) < 4 * s["mean_norm_sq_se"]
+    p = s["frac_below_0_01_exact"]
+    assert abs(s["frac_below_0_01"] - p) < 4 * s["frac_below_0_01_se"] + 1 / n
+    assert abs(s["median_norm"] - s["median_exact"]) < 4 * s["median_norm_se"]
+
+
+def test_norms_other_activation_runs_monte_carlo_with_kernel_map() -> None:
+    r = run_experiment("mlp-collapse.norms", width=256, depth=4, networks=4000,
+                       activation="tanh", seed=2)
+    s = r["summary"]
+    assert s["mean_exact"] is None and s["frac_dead_exact"] is None
+    # the length map is the infinite-width limit; the finite-width bias is O(L/d) relative
+    # (measured: 1.5% at d = 16, L = 4, i.e. 0.06·L/d), so the band is 4 SE + (L/d)·value
+    km = s["mean_norm_sq_kernel_map"]
+    assert abs(s["mean_norm_sq"] - km) < 4 * s["mean_norm_sq_se"] + km * 4 / 256
+    t = _table(r, "layers")
+    assert len(t["norm_sq_kernel_map"]) == 4
+    assert s["drift_mc"] == pytest.approx(s["mean_mc"] / 4)
+
+
+def test_summary_panel_merges_source_into_rows() -> None:
+    from matexplore.verdicts import summary_rows
+
+    entry = get_registry().get("mlp-collapse.norms")
+    r = run_experiment("mlp-collapse.norms", width=6, depth=12, networks=4000, seed=3)
+    rows = summary_rows(entry.experiment.info(), r["summary"], r["params"])
+    first = rows[0]
+    assert first.kind == "compare" and first.source == r["summary"]["mean_source"]
+    assert first.ok is True and first.source_ok is False     # the source's factor 2
+    compares = [x for x in rows if x.kind == "compare"]
+    assert all(x.help for x in compares)
+    assert not any("(source)" in x.label for x in compares)

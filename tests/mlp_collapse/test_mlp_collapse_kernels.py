@@ -8,24 +8,19 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy import special, stats
 
 from matexplore_plugins.mlp_collapse import kernels as K
 from matexplore_plugins.mlp_collapse import theory as T
-from matexplore_plugins.mlp_collapse.streaming import LayerHistogram, Moments
+from matexplore_plugins.mlp_collapse.streaming import LayerHistogram
+
+
+def G(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
 
 
 # ---- streaming ------------------------------------------------------------------------
-
-def test_moments_chan_merge_equals_numpy() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1000, 3)) * [1, 5, 0.1] + [0, 1e6, -3]
-    m = Moments(3)
-    for lo, hi in ((0, 7), (7, 500), (500, 1000)):
-        m.add_values(x[lo:hi])
-    assert np.allclose(m.mean, x.mean(0), rtol=1e-12, atol=1e-9)
-    assert np.allclose(m.var, x.var(0, ddof=1), rtol=1e-9)
-
 
 def test_histogram_quantile_within_one_bin_of_numpy() -> None:
     rng = np.random.default_rng(1)
@@ -46,9 +41,9 @@ def _norms(mode: int, seed: int, n: int, widths: np.ndarray = WIDTHS):
     m = T.norms_mean_exact(widths)
     s = np.sqrt(T.norms_var_exact(widths))
     h = LayerHistogram(m, s, bins=64)
-    out = K.norms_chunk(seed, n, widths, mode, h.lo, h.inv_width, 64,
+    out = K.norms_chunk(G(seed), n, widths, mode, False, 1.0, 1.0, h.lo, h.inv_width, 64,
                         math.log(1e-4), math.log(100.0))
-    return out, h
+    return out[1:], h
 
 
 @pytest.mark.parametrize("mode,n", [(K.MODE_CHI2, 40_000), (K.MODE_VECTOR, 40_000),
@@ -103,8 +98,8 @@ def test_kernels_are_deterministic_per_seed() -> None:
     a, _ = _norms(K.MODE_VECTOR, 9, 500)
     b, _ = _norms(K.MODE_VECTOR, 9, 500)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    c = K.angles_chunk(3, 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
-    d = K.angles_chunk(3, 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
+    c = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
+    d = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
     assert all(np.array_equal(x, y) for x, y in zip(c, d))
 
 
@@ -115,7 +110,7 @@ def _chunk_stats(mode: int, seed0: int, chunks: int, n: int, d: int, L: int, th:
     """Per-chunk means and variances of Z_L (independent chunks → t-tests)."""
     means, variances = [], []
     for c in range(chunks):
-        m, m2, _, _ = K.angles_chunk(seed0 + c, n, d, L, th, mode, normalize, 1024)
+        m, m2, _, _ = K.angles_chunk(G(seed0 + c), n, d, L, th, mode, normalize, 1024)
         means.append(m[-1])
         variances.append(m2[-1] / (n - 1))
     return np.array(means), np.array(variances)
@@ -136,7 +131,7 @@ def test_angles_cheap_sampler_vs_matrix_two_sample(mode: int) -> None:
 
 def test_angles_variance_matches_conditional_law() -> None:
     d, L, n = 6, 15, 20_000
-    m, m2, cos2, cov = K.angles_chunk(77, n, d, L, math.pi / 2, K.MODE_GRAM, False, 4096)
+    m, m2, cos2, cov = K.angles_chunk(G(77), n, d, L, math.pi / 2, K.MODE_GRAM, False, 4096)
     var_law = np.cumsum(T.angle_increment_var(d, 0.0)[0] + 2 * cov)
     var = m2 / (n - 1)
     # Var of a sample variance ≤ (μ4 − σ⁴)/n; bound μ4 by 6σ⁴ (log-χ² sums: excess ≤ 3)
@@ -146,8 +141,8 @@ def test_angles_variance_matches_conditional_law() -> None:
 
 
 def test_normalisation_does_not_change_angles() -> None:
-    a = K.angles_chunk(4, 200, 8, 20, 1.2, K.MODE_MATRIX, False, 64)
-    b = K.angles_chunk(4, 200, 8, 20, 1.2, K.MODE_MATRIX, True, 64)
+    a = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, False, 64)
+    b = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, True, 64)
     assert np.allclose(a[0], b[0], atol=1e-9)
     assert np.allclose(a[1], b[1], rtol=1e-8)
 
@@ -161,7 +156,7 @@ def test_mgs_logdet_equals_numpy_slogdet() -> None:
 
 @pytest.mark.parametrize("d,n", [(6, 3), (6, 6), (40, 20)])
 def test_logdet_kernel_matches_exact(d: int, n: int) -> None:
-    v = K.logdet_chunk(123, 20_000, d, n)
+    v = K.logdet_chunk(G(123), 20_000, d, n)
     assert abs(v.mean() - T.logdet_mean_exact(d, n)) < 4 * v.std() / math.sqrt(len(v))
 
 
@@ -176,10 +171,58 @@ def test_subrotation_gram_formula_equals_explicit_haar_u() -> None:
 
 
 def test_subrotation_d2_closed_form_and_bounds() -> None:
-    v = K.subrotation_chunk(31, 100_000, np.array([1.0, 2.0]), 1)  # D² = diag(1, 4)
+    v = K.subrotation_chunk(G(31), 100_000, np.array([1.0, 2.0]), 1)  # D² = diag(1, 4)
     assert abs(v.mean() - 2 * math.log(1.5)) < 4 * v.std() / math.sqrt(len(v))
     d2 = np.exp(np.random.default_rng(4).standard_normal(16))
-    w = K.subrotation_chunk(32, 20_000, np.sqrt(d2), 4)
+    w = K.subrotation_chunk(G(32), 20_000, np.sqrt(d2), 4)
     se = w.std() / math.sqrt(len(w))
     assert w.mean() > T.subrotation_fischer_lower(d2, 4) + 10 * se
     assert w.mean() < T.subrotation_jensen_upper(d2, 4)
+
+
+# ---- legacy (numba np.random, per-thread global state) vs Generator streams -------------
+
+@njit(cache=False)
+def _legacy_norms(seed: int, n: int, d: int, L: int) -> np.ndarray:
+    """The pre-Generator χ² sampler: Y_L = Σ log(χ²_d/d) with numba's legacy RNG."""
+    np.random.seed(seed)
+    out = np.empty(n)
+    for i in range(n):
+        y = 0.0
+        for _ in range(L):
+            y += math.log(np.random.chisquare(d) / d)
+        out[i] = y
+    return out
+
+
+@njit(cache=False)
+def _legacy_bartlett(seed: int, n: int, d: int, L: int, theta0: float) -> np.ndarray:
+    """The pre-Generator Bartlett angle sampler: log(sin²θ_L/sin²θ_0) per network."""
+    np.random.seed(seed)
+    out = np.empty(n)
+    for i in range(n):
+        u, lv = math.cos(theta0), math.log(math.sin(theta0))
+        for _ in range(L):
+            u, lv = K._pair_update(u, lv, np.random.chisquare(d), np.random.standard_normal(),
+                                   np.random.chisquare(d - 1))
+        out[i] = 2 * lv - 2 * math.log(math.sin(theta0))
+    return out
+
+
+def test_new_chi2_sampler_equals_legacy_in_distribution() -> None:
+    d, L, n = 6, 10, 40_000
+    w = np.full(L + 1, d, dtype=np.int64)
+    (_, _, hist, *_), h = _norms(K.MODE_CHI2, 31, n, w)
+    old = _legacy_norms(32, n, d, L)
+    slots = np.clip(np.floor((old - h.lo[-1]) * h.inv_width[-1]), -1, 64).astype(int) + 1
+    table = _merged_bins(hist[-1], np.bincount(slots, minlength=66))
+    assert stats.chi2_contingency(table)[1] > 1e-3
+
+
+def test_new_bartlett_sampler_equals_legacy_in_distribution() -> None:
+    d, L, n, th = 5, 12, 400, math.radians(70)
+    new_m, new_v = _chunk_stats(K.MODE_CHI2, 700, 30, n, d, L, th)
+    old = np.array([_legacy_bartlett(900 + c, n, d, L, th) for c in range(30)])
+    old_m, old_v = old.mean(axis=1), old.var(axis=1, ddof=1)
+    assert stats.ttest_ind(new_m, old_m, equal_var=False).pvalue > 1e-3
+    assert stats.ttest_ind(new_v, old_v, equal_var=False).pvalue > 1e-3
