@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["FigureError", "FORMATS", "figure_for", "save_figure", "plot_spec"]
+__all__ = ["FigureError", "FORMATS", "figure_for", "figure_path", "save_figure",
+           "plot_spec"]
 
 FORMATS = (".svg", ".png", ".pdf")
 DPI = 150  # PNG resolution: 6.4 × 4.2 in → 960 × 630 px
@@ -212,14 +213,20 @@ def figure_for(result: Mapping[str, Any], info: Mapping[str, Any], *, table: str
     return fig
 
 
+def figure_path(path: str | Path) -> Path:
+    """``path`` as a Path if its suffix names a figure format, else :class:`FigureError`."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise FigureError(f"Cannot write a figure as {path.name!r}: the file name must end in "
+                          f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.")
+    return path
+
+
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` in the format its suffix names (.svg, .png or .pdf);
     :class:`FigureError` for another suffix. Returns the path written."""
-    path = Path(path)
+    path = figure_path(path)
     fmt = path.suffix.lower()
-    if fmt not in FORMATS:
-        raise FigureError(f"Cannot write a figure as {path.name!r}: the file name must end in "
-                          f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.")
     metadata = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}.get(fmt, {})
     fig.savefig(path, format=fmt[1:], dpi=DPI, metadata=metadata)
     return path
