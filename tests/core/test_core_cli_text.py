@@ -88,3 +88,42 @@ def test_plot_writes_next_to_the_session_and_refuses_bad_requests(mish, tmp_path
         p = mx("plot", str(path), *args)
         assert p.returncode == 2 and p.stderr.count("\n") == 1 and needle in p.stderr
         assert "Traceback" not in p.stderr
+
+
+CHECK_PLUGIN = '''
+from matexplore import Check, Compare, Experiment, Frame, hookimpl
+
+
+class Bounds(Experiment):
+    id = "chk.bounds"
+    title = "a bound that holds, one that fails, a source formula"
+    compare = (Compare("E X", theory="x_exact", measured="x_mc", source="x_source",
+                       tol=0.01),)
+    checks = (Check("bound A", holds="a_holds", detail="worst", detail_label="worst ratio"),
+              Check("bound B", holds="b_holds"))
+
+    def run(self, p, ctx):
+        yield Frame(summary={"x_exact": 2.0, "x_mc": 2.001, "x_source": 3.0, "a_holds": 0,
+                             "worst": 55.4, "b_holds": 1, "spread_source": 0.5})
+
+
+@hookimpl
+def matexplore_experiments():
+    return [Bounds]
+'''
+
+
+def test_checks_are_sentences_and_the_source_has_its_column(tmp_path):
+    (tmp_path / "chk.py").write_text(CHECK_PLUGIN)
+    p = mx("run", "chk.bounds", "--plugin-dir", str(tmp_path), "--quiet")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    header = next(ln for ln in lines if "quantity" in ln)
+    assert [h.strip() for h in header.strip("┃").split("┃")] == [
+        "quantity", "theory", "source says", "measured", "error", ""]
+    # |2.001 − 2| ≤ 0.01·2 agrees; the source's 3 does not
+    assert _row(p.stdout, "E X") == ["E X", "2", "3 ✗", "2.001", "+0.05 %", "✓"]
+    checks = [ln for ln in lines if ln.endswith(("holds", ")"))]
+    assert checks == ["✗ bound A violated (worst ratio 55.4)", "✓ bound B holds"]
+    assert lines.index(checks[0]) > lines.index(header)
+    assert _row(p.stdout, "spread_source (source says)")[1] == "0.5"
