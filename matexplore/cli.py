@@ -411,10 +411,10 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Draw the session's plot (:func:`~matexplore.figures.figure_for`) into a file."""
-    from .figures import FigureError, figure_for, figure_path, save_figure
+    from .figures import FigureError, figure_beside, figure_for, figure_path, save_figure
 
     session = read_session(args.file)
-    out = Path(args.output) if args.output else session.path.with_suffix(".svg")
+    out = Path(args.output) if args.output else figure_beside(session.path)
     try:
         figure_path(out)  # a wrong suffix is refused before drawing
         fig = figure_for(session.result(), session.info, table=args.table, x=args.x, y=args.y)

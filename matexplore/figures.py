@@ -31,8 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["FigureError", "FORMATS", "figure_for", "figure_path", "save_figure",
-           "plot_spec"]
+__all__ = ["FigureError", "FORMATS", "figure_for", "figure_beside", "figure_path",
+           "save_figure", "plot_spec"]
 
 FORMATS = (".svg", ".png", ".pdf")
 DPI = 150  # PNG resolution: 6.4 × 4.2 in → 960 × 630 px
@@ -211,6 +211,14 @@ def figure_for(result: Mapping[str, Any], info: Mapping[str, Any], *, table: str
              va="bottom")
     fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
     return fig
+
+
+def figure_beside(session_path: str | Path, suffix: str = ".svg") -> Path:
+    """Where a session's figure goes by default: its file name with ``.jsonl`` replaced by
+    ``suffix`` (appended when the name has no ``.jsonl``), in the same directory."""
+    path = Path(session_path)
+    stem = path.name[: -len(".jsonl")] if path.name.endswith(".jsonl") else path.name
+    return path.with_name(stem + suffix)
 
 
 def figure_path(path: str | Path) -> Path:

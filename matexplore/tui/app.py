@@ -13,6 +13,7 @@ palette (ctrl+p) and a line in the help screen (F1 / ?).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 from collections.abc import Iterable
@@ -26,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
 from ..plugins import ExperimentEntry, Registry
-from ..session import Session, SessionError, default_session_dir
+from ..session import Session, SessionError, default_session_dir, session_stem
 from .browser import BrowserPane, ExperimentTree
 from .modals import ConfirmScreen, ExportScreen, HelpScreen
 from .runview import ParamForm, RunView
@@ -52,6 +53,7 @@ _CONTEXT = {"run": {"run"}, "sweep": {"run"}, "cancel": {"run", "replay"}, "clos
             "jump": {"sessions", "replay"}, "fast": {"sessions", "replay"},
             "replay": {"sessions"}, "rerun": {"sessions"}, "delete": {"sessions"},
             "reload": {"sessions"}, "export": {"sessions", "run", "replay"},
+            "figure": {"sessions", "run", "replay"},
             "filter": {"browse"}, "clear_filter": {"browse"}}
 
 
@@ -75,6 +77,7 @@ class MainScreen(Screen[None]):
         Binding("f", "fast", "Fast"),
         Binding("j", "jump", "Jump to end"),
         Binding("x", "export", "Export"),
+        Binding("p", "figure", "Figure"),
         Binding("d", "delete", "Delete"),
         Binding("l", "reload", "Reload", show=False),
     ]
@@ -368,6 +371,41 @@ class MainScreen(Screen[None]):
             default = base.with_name(base.stem + "-export")
         self.export(result, what, default)
 
+    def action_figure(self) -> None:
+        """Save the current plot as SVG and PNG next to the session (an unrecorded run's in
+        the sessions directory), drawn in a thread; a notification says where."""
+        if self.context() == "sessions":
+            session = self._selected_session()
+            if session is None:
+                return
+            result, info, base = session.result(), session.info, session.path
+        else:
+            view = self.active_view
+            result = view.result() if view is not None else None
+            if result is None:
+                self.app.notify("Nothing to plot yet: run the experiment first.",
+                                severity="warning")
+                return
+            info = view.info
+            base = view.record_path or (view.session.path if view.session else None) or \
+                self.session_dirs[0] / session_stem(info.get("id", "run"))
+        self.run_worker(functools.partial(self._write_figures, result, info, base),
+                        thread=True, group="figures")
+
+    def _write_figures(self, result: dict[str, Any], info: dict[str, Any], base: Path) -> None:
+        from ..figures import FigureError, figure_beside, figure_for, save_figure
+
+        try:
+            fig = figure_for(result, info)
+            base.parent.mkdir(parents=True, exist_ok=True)
+            paths = [save_figure(fig, figure_beside(base, s)) for s in (".svg", ".png")]
+        except (FigureError, OSError) as exc:
+            self.app.call_from_thread(self.app.notify, f"no figure: {exc}", severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self.app.notify, f"saved {paths[0]} and {paths[1].name}",
+                                  title="figure", markup=False)
+
     def export(self, result: dict[str, Any], what: str, default: Path) -> None:
         def write(directory: Path | None) -> None:
             if directory is None:
@@ -472,6 +510,8 @@ class MatexploreApp(App[None]):
             ("Rerun session", "Re-execute the highlighted session and compare (r)",
              m.action_rerun),
             ("Export", "Export tables (CSV) and summary (JSON) (x)", m.action_export),
+            ("Save figure", "Save the plot as SVG and PNG next to the session (p)",
+             m.action_figure),
             ("Delete session", "Delete the highlighted session file (d)", m.action_delete),
             ("Reload sessions", "Re-read the session directories (l)", m.action_reload),
         ]

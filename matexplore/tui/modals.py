@@ -28,11 +28,13 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                  ("ctrl+g / F6", "cancel the run (partial results are kept and saved)"),
                  ("F7", "sweep: a grid of parameters × seeds on Dask, in a new tab"),
                  ("x", "export the tab's tables (CSV) and summary (JSON)"),
+                 ("p", "save the plot as SVG and PNG next to the session"),
                  ("j", "replay: jump to the end"), ("f", "replay: 4× faster")]),
     ("sessions", [("enter", "replay at the recorded speed"), ("f", "replay 10× faster"),
                   ("j", "replay, jumping to the end"),
                   ("r", "rerun with the recorded params and seed; shows MATCH or DIFFER"),
                   ("x", "export tables (CSV) and summary (JSON)"), ("d", "delete (asks)"),
+                  ("p", "save the session's plot as SVG and PNG next to it"),
                   ("l", "reload the list")]),
 ]
 
