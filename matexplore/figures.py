@@ -173,12 +173,16 @@ def _sweep_axes(fig: Figure, result: Mapping[str, Any]) -> None:
 
 
 def _caption(result: Mapping[str, Any]) -> str:
-    params = {k: v for k, v in (result.get("params") or {}).items() if k != "seed"}
+    sweep = result.get("sweep") or {}
+    given = (sweep.get("params") if sweep else result.get("params")) or {}
+    params = {k: v for k, v in given.items() if k != "seed"}
     text = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
     words = [str(result.get("experiment", "?")), text, f"seed {result.get('seed')}"]
-    if result.get("sweep"):
-        s = result["sweep"]
-        words[-1] = f"{s.get('seeds')} seeds per point, sweep seed {s.get('seed')}"
+    if sweep:
+        grid = "; ".join(f"{k} ∈ {{{', '.join(map(_short, v))}}}"
+                         for k, v in (sweep.get("grid") or {}).items())
+        words[-1:] = [f"sweep {grid}",
+                      f"{sweep.get('seeds')} seeds per point, sweep seed {sweep.get('seed')}"]
     status = result.get("status")
     if status and status != "finished":
         words.append(f"status {status}")

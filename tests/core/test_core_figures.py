@@ -159,7 +159,7 @@ def test_sweep_plots_each_key_against_the_swept_parameter():
     half = [(hi - lo) / 2 for (_, lo), (_, hi) in bars.lines[2][0].get_segments()]
     assert all(math.isclose(h, 1 / math.sqrt(3)) for h in half)  # SE of (a, a+1, a+2)
     assert x2.get_xlabel() == "steps"
-    assert "3 seeds per point, sweep seed 11" in fig.texts[-1].get_text()
+    assert "sweep steps ∈ {3, 7} · 3 seeds per point, sweep seed 11" in fig.texts[-1].get_text()
 
 
 def _line_in(ax, gid):
