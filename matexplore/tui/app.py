@@ -352,45 +352,40 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen(f"Delete {item.path}?", "Delete", "Keep"), delete)
 
-    def action_export(self) -> None:
+    def _shown(self, verb: str) -> tuple[dict[str, Any], dict[str, Any], Path | None, str] | None:
+        """The result shown here (the highlighted session, or the tab's run/replay), its
+        info, its session file (None for an unrecorded run) and a name for it; None (with
+        a notification when there is nothing yet to ``verb``)."""
         if self.context() == "sessions":
             session = self._selected_session()
             if session is None:
-                return
-            result, what = session.result(), session.path.name
-            default = session.path.with_name(session.path.stem + "-export")
-        else:
-            view = self.active_view
-            result = view.result() if view is not None else None
-            if result is None:
-                self.app.notify("Nothing to export yet: run the experiment first.",
-                                severity="warning")
-                return
-            what = f"this {view.info.get('id')} run"
-            base = view.record_path or (self.session_dirs[0] / view.info.get("id", "run"))
-            default = base.with_name(base.stem + "-export")
-        self.export(result, what, default)
+                return None
+            return session.result(), session.info, session.path, session.path.name
+        view = self.active_view
+        result = view.result() if view is not None else None
+        if result is None:
+            self.app.notify(f"Nothing to {verb} yet: run the experiment first.",
+                            severity="warning")
+            return None
+        path = view.record_path or (view.session.path if view.session else None)
+        return result, view.info, path, f"this {view.info.get('id')} run"
+
+    def action_export(self) -> None:
+        shown = self._shown("export")
+        if shown is not None:
+            result, info, path, what = shown
+            base = path or self.session_dirs[0] / info.get("id", "run")
+            self.export(result, what, base.with_name(base.stem + "-export"))
 
     def action_figure(self) -> None:
         """Save the current plot as SVG and PNG next to the session (an unrecorded run's in
         the sessions directory), drawn in a thread; a notification says where."""
-        if self.context() == "sessions":
-            session = self._selected_session()
-            if session is None:
-                return
-            result, info, base = session.result(), session.info, session.path
-        else:
-            view = self.active_view
-            result = view.result() if view is not None else None
-            if result is None:
-                self.app.notify("Nothing to plot yet: run the experiment first.",
-                                severity="warning")
-                return
-            info = view.info
-            base = view.record_path or (view.session.path if view.session else None) or \
-                self.session_dirs[0] / session_stem(info.get("id", "run"))
-        self.run_worker(functools.partial(self._write_figures, result, info, base),
-                        thread=True, group="figures")
+        shown = self._shown("plot")
+        if shown is not None:
+            result, info, path, _ = shown
+            base = path or self.session_dirs[0] / session_stem(info.get("id", "run"))
+            self.run_worker(functools.partial(self._write_figures, result, info, base),
+                            thread=True, group="figures")
 
     def _write_figures(self, result: dict[str, Any], info: dict[str, Any], base: Path) -> None:
         from ..figures import FigureError, figure_beside, figure_for, save_figure
