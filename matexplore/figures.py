@@ -137,7 +137,7 @@ def _table_axes(ax: Axes, result: Mapping[str, Any], spec: Mapping[str, Any]) ->
         ax.set_yscale("log")
     ax.set_xlabel(spec["x"])
     ax.set_ylabel(ys[0] if len(ys) == 1 else ", ".join(ys), wrap=True)
-    if len(ys) > 1:
+    if len(ys) > 1 and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.25, lw=0.5)
 

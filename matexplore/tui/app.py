@@ -77,7 +77,7 @@ class MainScreen(Screen[None]):
         Binding("f", "fast", "Fast"),
         Binding("j", "jump", "Jump to end"),
         Binding("x", "export", "Export"),
-        Binding("p,f8", "figure", "Figure"),
+        Binding("p,f9", "figure", "Figure"),
         Binding("d", "delete", "Delete"),
         Binding("l", "reload", "Reload", show=False),
     ]
@@ -505,7 +505,7 @@ class MatexploreApp(App[None]):
             ("Rerun session", "Re-execute the highlighted session and compare (r)",
              m.action_rerun),
             ("Export", "Export tables (CSV) and summary (JSON) (x)", m.action_export),
-            ("Save figure", "Save the plot as SVG and PNG next to the session (p, F8)",
+            ("Save figure", "Save the plot as SVG and PNG next to the session (p, F9)",
              m.action_figure),
             ("Delete session", "Delete the highlighted session file (d)", m.action_delete),
             ("Reload sessions", "Re-read the session directories (l)", m.action_reload),

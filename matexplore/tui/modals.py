@@ -28,7 +28,7 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                  ("ctrl+g / F6", "cancel the run (partial results are kept and saved)"),
                  ("F7", "sweep: a grid of parameters × seeds on Dask, in a new tab"),
                  ("x", "export the tab's tables (CSV) and summary (JSON)"),
-                 ("p / F8", "save the plot as SVG and PNG next to the session (F8 also "
+                 ("p / F9", "save the plot as SVG and PNG next to the session (F9 also "
                   "while typing in a field)"),
                  ("j", "replay: jump to the end"), ("f", "replay: 4× faster")]),
     ("sessions", [("enter", "replay at the recorded speed"), ("f", "replay 10× faster"),

@@ -437,8 +437,8 @@ async def test_figure_key_on_an_unrecorded_run_saves_in_the_sessions_dir(
         view = await open_walk(app, pilot)
         view.query_one("#record", Switch).value = False
         await run_to_end(pilot, view)
-        assert isinstance(app.focused, Input)  # "p" would be typed into the field: F8
-        await pilot.press("f8")
+        assert isinstance(app.focused, Input)  # "p" would be typed into the field: F9
+        await pilot.press("f9")
         await wait_for(pilot, lambda: any(".svg" in n for n in notes(app)), timeout=30)
         result = view.result()
     svgs = list(sessions.glob("tuitest.walk-*.svg"))
