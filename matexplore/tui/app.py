@@ -14,6 +14,7 @@ palette (ctrl+p) and a line in the help screen (F1 / ?).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import sys
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
 from ..plugins import ExperimentEntry, Registry
-from ..session import Session, SessionError, default_session_dir
+from ..session import Session, SessionError, default_session_dir, session_stem
 from .audit import AuditPane
 from .browser import BrowserPane, ExperimentTree
 from .modals import ConfirmScreen, ExportScreen, HelpScreen
@@ -53,6 +54,7 @@ _CONTEXT = {"run": {"run"}, "sweep": {"run"}, "cancel": {"run", "replay"}, "clos
             "jump": {"sessions", "replay"}, "fast": {"sessions", "replay"},
             "replay": {"sessions"}, "rerun": {"sessions"}, "delete": {"sessions"},
             "reload": {"sessions"}, "export": {"sessions", "run", "replay"},
+            "figure": {"sessions", "run", "replay"},
             "filter": {"browse"}, "clear_filter": {"browse"},
             "compare": {"sessions", "run", "replay"}}
 
@@ -78,6 +80,7 @@ class MainScreen(Screen[None]):
         Binding("f", "fast", "Fast"),
         Binding("j", "jump", "Jump to end"),
         Binding("x", "export", "Export"),
+        Binding("p,f9", "figure", "Figure"),
         Binding("d", "delete", "Delete"),
         Binding("l", "reload", "Reload", show=False),
         Binding("c", "compare", "Compare with…"),
@@ -421,24 +424,54 @@ class MainScreen(Screen[None]):
             self.app.push_screen(ConfirmScreen(f"Delete {item.path}?", "Delete", "Keep"),
                                  delete)
 
-    def action_export(self) -> None:
+    def _shown(self, verb: str) -> tuple[dict[str, Any], dict[str, Any], Path | None, str] | None:
+        """The result shown here (the highlighted session, or the tab's run/replay), its
+        info, its session file (None for an unrecorded run) and a name for it; None (with
+        a notification when there is nothing yet to ``verb``)."""
         if self.context() == "sessions":
             session = self._selected_session()
             if session is None:
-                return
-            result, what = session.result(), session.path.name
-            default = session.path.with_name(session.path.stem + "-export")
-        else:
-            view = self.active_view
-            result = view.result() if view is not None else None
-            if result is None:
-                self.app.notify("Nothing to export yet: run the experiment first.",
-                                severity="warning")
-                return
-            what = f"this {view.info.get('id')} run"
-            base = view.record_path or (self.session_dirs[0] / view.info.get("id", "run"))
-            default = base.with_name(base.stem + "-export")
-        self.export(result, what, default)
+                return None
+            return session.result(), session.info, session.path, session.path.name
+        view = self.active_view
+        result = view.result() if view is not None else None
+        if result is None:
+            self.app.notify(f"Nothing to {verb} yet: run the experiment first.",
+                            severity="warning")
+            return None
+        path = view.record_path or (view.session.path if view.session else None)
+        return result, view.info, path, f"this {view.info.get('id')} run"
+
+    def action_export(self) -> None:
+        shown = self._shown("export")
+        if shown is not None:
+            result, info, path, what = shown
+            base = path or self.session_dirs[0] / info.get("id", "run")
+            self.export(result, what, base.with_name(base.stem + "-export"))
+
+    def action_figure(self) -> None:
+        """Save the current plot as SVG and PNG next to the session (an unrecorded run's in
+        the sessions directory), drawn in a thread; a notification says where."""
+        shown = self._shown("plot")
+        if shown is not None:
+            result, info, path, _ = shown
+            base = path or self.session_dirs[0] / session_stem(info.get("id", "run"))
+            self.run_worker(functools.partial(self._write_figures, result, info, base),
+                            thread=True, group="figures")
+
+    def _write_figures(self, result: dict[str, Any], info: dict[str, Any], base: Path) -> None:
+        from ..figures import FigureError, figure_beside, figure_for, save_figure
+
+        try:
+            fig = figure_for(result, info)
+            base.parent.mkdir(parents=True, exist_ok=True)
+            paths = [save_figure(fig, figure_beside(base, s)) for s in (".svg", ".png")]
+        except (FigureError, OSError) as exc:
+            self.app.call_from_thread(self.app.notify, f"no figure: {exc}", severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self.app.notify, f"saved {paths[0]} and {paths[1].name}",
+                                  title="figure", markup=False)
 
     def export(self, result: dict[str, Any], what: str, default: Path) -> None:
         def write(directory: Path | None) -> None:
@@ -565,6 +598,8 @@ class MatexploreApp(App[None]):
             ("Rerun session", "Re-execute the highlighted session and compare (r)",
              m.action_rerun),
             ("Export", "Export tables (CSV) and summary (JSON) (x)", m.action_export),
+            ("Save figure", "Save the plot as SVG and PNG next to the session (p, F9)",
+             m.action_figure),
             ("Delete session", "Delete the highlighted session file (d)", m.action_delete),
             ("Compare with…", "Overlay a second session of the same experiment on the plot "
              "and put the summaries side by side (c)", m.action_compare),

@@ -28,6 +28,8 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                  ("ctrl+g / F6", "cancel the run (partial results are kept and saved)"),
                  ("F7", "sweep: a grid of parameters × seeds on Dask, in a new tab"),
                  ("x", "export the tab's tables (CSV) and summary (JSON)"),
+                 ("p / F9", "save the plot as SVG and PNG next to the session (F9 also "
+                  "while typing in a field)"),
                  ("j", "replay: jump to the end"), ("f", "replay: 4× faster"),
                  ("c", "compare with…: another session's curves and values beside these")]),
     ("sessions", [("enter", "replay at the recorded speed"), ("f", "replay 10× faster"),
@@ -35,6 +37,7 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                   ("r", "rerun with the recorded params and seed; shows MATCH or DIFFER"),
                   ("c", "compare with…: open it beside another session of the experiment"),
                   ("x", "export tables (CSV) and summary (JSON)"), ("d", "delete (asks)"),
+                  ("p", "save the session's plot as SVG and PNG next to it"),
                   ("l", "reload the list")]),
     ("audit", [("r", "run the highlighted claim"), ("g", "run every claim of its source"),
                ("a", "run all claims"),

@@ -104,7 +104,8 @@ class SessionsPane(Vertical):
         dirs = ", ".join(str(d) for d in self.directories) or "(none)"
         self.query_one("#sessions-dirs", Static).update(
             f"{len(self.listings)} session file(s) in {dirs}  ·  Enter replay · f fast · "
-            "j jump to end · r rerun · c compare with… · x export · d delete · l reload")
+            "j jump to end · r rerun · c compare with… · p figure · x export · d delete · "
+            "l reload")
         for i, item in enumerate(self.listings):
             if item.path == keep:
                 table.move_cursor(row=i)

@@ -402,3 +402,59 @@ async def test_help_screen_and_command_palette_entries(app: MatexploreApp) -> No
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Run", "Cancel run", "Replay session", "Rerun session", "Export",
                 "Delete session", "Help", "Sessions", "Experiments"} <= titles
+
+
+# -- figures (p) ----------------------------------------------------------------------------
+def notes(app: MatexploreApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def assert_figure_of(svg: Path, result: dict[str, Any]) -> None:
+    """The SVG parses and holds each plotted column; the PNG beside it is a real PNG."""
+    import xml.etree.ElementTree as ET
+
+    ids = {el.get("id") for el in ET.parse(svg).getroot().iter()}
+    assert {"k", "x2"} <= ids and result["tables"]["walk"]["rows"]
+    assert svg.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@aio
+async def test_figure_key_on_the_sessions_list_saves_next_to_the_session(
+        registry: Registry, app: MatexploreApp, sessions: Path) -> None:
+    path = record(registry, sessions / "rec.jsonl", steps=6)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: any("rec.svg" in n for n in notes(app)), timeout=30)
+    assert f"saved {sessions / 'rec.svg'} and rec.png" in notes(app)
+    assert_figure_of(sessions / "rec.svg", read_session(path).result())
+
+
+@aio
+async def test_figure_key_on_an_unrecorded_run_saves_in_the_sessions_dir(
+        app: MatexploreApp, sessions: Path) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_walk(app, pilot)
+        view.query_one("#record", Switch).value = False
+        await run_to_end(pilot, view)
+        assert isinstance(app.focused, Input)  # "p" would be typed into the field: F9
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: any(".svg" in n for n in notes(app)), timeout=30)
+        result = view.result()
+    svgs = list(sessions.glob("tuitest.walk-*.svg"))
+    assert len(svgs) == 1 and not list(sessions.glob("*.jsonl"))
+    assert_figure_of(svgs[0], result)
+
+
+@aio
+async def test_figure_key_on_a_replay_tab(registry: Registry, sessions: Path) -> None:
+    path = record(registry, sessions / "rep.jsonl", steps=5)
+    app = MatexploreApp(registry=registry, replay=read_session(path), replay_speed=float("inf"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.main.active_view is not None
+                       and app.main.active_view.final_status == "finished")
+        app.set_focus(None)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: any("rep.svg" in n for n in notes(app)), timeout=30)
+    assert_figure_of(sessions / "rep.svg", read_session(path).result())
