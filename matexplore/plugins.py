@@ -102,6 +102,7 @@ class Registry:
         self.experiments: dict[str, ExperimentEntry] = {}
         self.activations: dict[str, Activation] = {}
         self.plugin_dirs: list[Path] = []  # directories plugins were loaded from (for workers)
+        self.use_entry_points = True  # whether entry-point plugins were loaded (for workers)
         self.broken: dict[str, PluginInfo] = {}  # experiment id → the broken plugin declaring it
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -312,6 +313,7 @@ def load_registry(plugin_dirs: Sequence[Path | str] = (), *, use_entry_points: b
     under construction: a plugin whose parameter choices list the registered activations
     sees those collected so far (activations are collected before experiments)."""
     registry = Registry()
+    registry.use_entry_points = use_entry_points
     outer = getattr(_loading, "registry", None)
     _loading.registry = registry
     try:
