@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -94,12 +95,19 @@ def _get_context(registry: Registry) -> Any:
 
 
 def warm_up(registry: Registry) -> None:
-    """Start the forkserver now (it imports NumPy, numba and the plugins once), so the
-    first run starts quickly; call it from a background thread."""
-    _get_context(registry)
+    """Start the forkserver (it imports NumPy, numba and the plugins once) if it is not
+    running yet; call it early (from any thread) so that the first run starts quickly."""
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()
+    _get_context(registry)
+    with _lock:
+        # The resource tracker started with it passes sys.stderr's descriptor on; a
+        # terminal UI replaces sys.stderr by an object without one.
+        saved, sys.stderr = sys.stderr, sys.__stderr__ or sys.stderr
+        try:
+            forkserver.ensure_running()
+        finally:
+            sys.stderr = saved
 
 
 # -- the parent side ------------------------------------------------------------------------
@@ -122,6 +130,7 @@ class _Child:
     """One worker process, its two pipes and its output file."""
 
     def __init__(self, reg: Registry, run: Run, ctx: RunContext) -> None:
+        warm_up(reg)
         mp = _get_context(reg)
         self.limit = memory_limit()
         self.frames_r, frames_w = mp.Pipe(duplex=False)

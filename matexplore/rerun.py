@@ -13,14 +13,16 @@ from typing import Any
 
 from .params import ParamError, resolve_params
 from .plugins import Registry
-from .runner import Run
+from .runner import FrameSource, Run, in_thread
 from .session import Session, SessionError
 
 __all__ = ["rerun_session", "compare_results"]
 
 
-def rerun_session(session: Session, registry: Registry) -> Run:
-    """A not-yet-started Run of the session's experiment with its params and seed."""
+def rerun_session(session: Session, registry: Registry,
+                  frames: FrameSource = in_thread) -> Run:
+    """A not-yet-started Run of the session's experiment with its params and seed (its
+    frames from ``frames``: in this thread, or a child process in the TUI)."""
     entry = registry.get(session.experiment)
     params = dict(session.header.get("params") or {})
     params["seed"] = session.header.get("seed")
@@ -29,7 +31,7 @@ def rerun_session(session: Session, registry: Registry) -> Run:
     except ParamError as exc:
         raise SessionError(f"{session.path}: the recorded parameters are no longer valid for "
                            f"{session.experiment} ({exc})") from None
-    return Run(entry, resolved)
+    return Run(entry, resolved, frames=frames)
 
 
 def _diff(path: str, old: Any, new: Any, out: list[str], limit: int = 20) -> None:

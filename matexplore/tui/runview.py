@@ -275,6 +275,7 @@ class RunView(Vertical):
         if self.running:
             self.app.notify("This tab's run is still in progress.", severity="warning")
             return False
+        from ..procrun import InProcess
         from ..runner import Run
 
         values, errors = self.query_one(ParamForm).collect()
@@ -296,7 +297,8 @@ class RunView(Vertical):
                 return False
             path = Recording.new(self.session_dir, self.entry.id, name)
         try:
-            run = Run(self.entry, values, record=path).start()
+            run = Run(self.entry, values, record=path,
+                      frames=InProcess(self.app.registry)).start()
         except (ParamError, OSError) as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return False
