@@ -91,6 +91,10 @@ class Param:
         """Render a value the way `parse` reads it back (for forms and --set)."""
         return _fmt(value)
 
+    def format_default(self) -> str:
+        """The default as ``describe`` and the browser show it (``(empty)`` for ``[]``)."""
+        return self.format(self.default) or "(empty)"
+
     def _reject(self, name: str, given: Any) -> ParamError:
         shown = given if isinstance(given, str) else _fmt(given)
         return ParamError(f"Parameter '{name}' must be {self.allowed()}; got {shown!r}.")
@@ -375,6 +379,9 @@ class Seed(Param):
 
     def format(self, value: Any) -> str:
         return "" if value is None else str(value)
+
+    def format_default(self) -> str:
+        return "(random)" if self.default is None else str(self.default)
 
 
 class Params(Mapping[str, Any]):

@@ -41,11 +41,11 @@ if TYPE_CHECKING:
     from .plugins import Registry
     from .runner import Run
 
-__all__ = ["InProcess", "memory_limit", "warm_up", "ChildFailed", "GRACE"]
+__all__ = ["InProcess", "memory_limit", "run_nice", "warm_up", "ChildFailed", "GRACE"]
 
 GRACE = 2.0  # seconds a cancelled child may take to stop before it is terminated
 _POLL = 0.1  # seconds between checks of the child while no message arrives
-_PRELOAD = ["matexplore.runner", "matexplore.procrun", "numpy", "numba"]
+_PRELOAD = ["__main__", "matexplore.runner", "matexplore.procrun", "numpy", "numba"]
 _lock = threading.Lock()
 _context: Any = None
 
@@ -75,6 +75,14 @@ def memory_limit() -> int | None:
         raise ExperimentError(f"MATEXPLORE_RUN_MEMORY={raw!r} is not a size (e.g. 8G, 512M, "
                               "or none)")
     return int(float(m[1]) * 1024 ** " KMGT".index(m[2] or " "))
+
+
+def run_nice() -> int:
+    """How much lower than the UI's the scheduling priority of a run's process is:
+    ``$MATEXPLORE_RUN_NICE`` (0–19), default 10, so the UI gets a core whenever it needs
+    one while runs saturate the machine; an idle core still goes to the runs."""
+    raw = os.environ.get("MATEXPLORE_RUN_NICE", "").strip()
+    return min(19, int(raw)) if raw.isdigit() else 10
 
 
 def _gib(n: int) -> str:
@@ -138,7 +146,7 @@ class _Child:
         fd, self.log = tempfile.mkstemp(prefix="matexplore-run-", suffix=".log")
         os.close(fd)
         job = {"experiment": run.experiment_id, "params": run.run_params().to_dict(),
-               "seed": run.seed, "threads": ctx.threads, "limit": self.limit,
+               "seed": run.seed, "threads": ctx.threads, "limit": self.limit, "nice": run_nice(),
                "plugin_dirs": [str(d) for d in reg.plugin_dirs],
                "entry_points": reg.use_entry_points, "env": dict(os.environ), "log": self.log}
         self.proc = mp.Process(target=_child_main, args=(job, frames_w, ctrl_r),
@@ -230,6 +238,7 @@ def _child_main(job: Mapping[str, Any], out: Any, ctrl: Any) -> None:
     _redirect_output(job["log"])
     os.environ.clear()
     os.environ.update(job["env"])
+    os.nice(job["nice"])
     if job["limit"]:
         import resource
 

@@ -1,7 +1,9 @@
 """The experiment browser: plugins → experiments in a Tree, a description pane, a filter.
 
-Broken plugins are listed with the reason. Typing while the tree has focus goes to the
-filter (type-to-filter); Enter on an experiment opens a run tab for it.
+Every plugin is visible at a glance: each group shows its experiment count, and when the
+fully expanded tree would not fit its height only the first group is expanded (a filter
+expands every match). Broken plugins are listed with the reason. Typing while the tree
+has focus goes to the filter (type-to-filter); Enter on an experiment opens a run tab.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def describe_experiment(entry: ExperimentEntry) -> Group:
     params = Table("parameter", "default", "allowed / help", box=None, expand=True,
                    padding=(0, 1), show_edge=False, header_style="bold")
     for name, spec in exp.all_params().items():
-        default = spec.format(spec.default) or "(random)"
+        default = spec.format_default()
         params.add_row(name, default, Text(spec.allowed() + (f"\n{spec.help}" if spec.help
                                                                  else ""), style="dim"))
     extra = Text()
@@ -122,7 +124,10 @@ class BrowserPane(Horizontal):
         tree.show_root = False
         needle = needle.strip().lower()
         first = None
-        for plugin in sorted(self.registry.plugins, key=lambda p: p.error is not None):
+        plugins = sorted(self.registry.plugins, key=lambda p: p.error is not None)
+        rows = sum(1 + len(p.experiments) + bool(p.error) for p in plugins)
+        expand_all = bool(needle) or rows <= self._tree_room()
+        for plugin in plugins:
             entries = [self.registry.experiments[e] for e in plugin.experiments]
             words = needle.split()  # every word must match (in any order)
             hits = [e for e in entries if all(w in f"{e.id} {e.experiment.title} "
@@ -132,9 +137,10 @@ class BrowserPane(Horizontal):
             if not hits and not broken_hit:
                 continue
             label = Text(plugin.name, style="bold")
+            label.append(f" ({len(hits)})", style="dim")
             if plugin.error:
                 label.append("  BROKEN", style="bold reverse")
-            node = tree.root.add(label, data=plugin, expand=True)
+            node = tree.root.add(label, data=plugin, expand=expand_all or first is None)
             for e in hits:
                 leaf = node.add_leaf(Text.assemble(e.id.split(".", 1)[-1], "  ",
                                                    (e.experiment.title, "dim")), data=e)
@@ -148,6 +154,12 @@ class BrowserPane(Horizontal):
             self.show(first.data)
         else:
             self.show(None)
+
+    def _tree_room(self) -> int:
+        """Rows the tree can show: its height once laid out, else the screen's less the
+        rows of the header, tabs, filter and footer."""
+        height = self.query_one(ExperimentTree).size.height
+        return height if height > 0 else max(0, self.app.size.height - 6)
 
     def show(self, data: Any) -> None:
         desc = self.query_one("#description", Static)

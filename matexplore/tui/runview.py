@@ -327,6 +327,7 @@ class RunView(Vertical):
         self.query_one(".tables", VerticalScroll).remove_children()
         self.query_one(".sparks", VerticalScroll).remove_children()
         self.query_one(".progress", ProgressBar).update(total=None, progress=0)
+        self._show_eta(True)
         self.query_one(".summary", SummaryPanel).show({})
         self._sparks.clear()
         self._tables.clear()
@@ -553,9 +554,16 @@ class RunView(Vertical):
             parts.append(st.message)
         self._set_status(Text(" · ".join(parts)), "running")
 
+    def _show_eta(self, shown: bool) -> None:
+        """Show the progress bar's ETA countdown only while the run is live (after a cancel
+        the bar would keep counting down)."""
+        for eta in self.query(".progress #eta"):
+            eta.display = shown
+
     def _finish(self) -> None:
         src = self.source
         self._set_running(False)
+        self._show_eta(False)
         status = src.status
         elapsed = time.monotonic() - self._started
         if status == "failed":
