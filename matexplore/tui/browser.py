@@ -8,6 +8,7 @@ has focus goes to the filter (type-to-filter); Enter on an experiment opens a ru
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -24,7 +25,33 @@ from textual.widgets import Input, Static, Tree
 
 from ..plugins import ExperimentEntry, PluginInfo, Registry
 
-__all__ = ["BrowserPane", "ExperimentTree", "describe_experiment"]
+__all__ = ["BrowserPane", "ExperimentTree", "describe_experiment", "reflow"]
+
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a word of prose: three or more letters
+
+
+def _is_formula(line: str) -> bool:
+    """A line to keep as written: indented, a list item, or mostly symbols — fewer than
+    a third of its visible characters belong to words of three or more letters."""
+    if line[:1].isspace() or line.lstrip().startswith(("- ", "* ", "• ")):
+        return True
+    visible = len(line.replace(" ", ""))
+    return sum(len(w) for w in _WORD.findall(line)) < visible / 3
+
+
+def reflow(text: str) -> str:
+    """Rejoin the hard-wrapped lines of each paragraph (blank-line separated) so the
+    pane wraps them at its own width; formula lines (:func:`_is_formula`) stay intact."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", textwrap.dedent(text).strip()):
+        lines: list[str] = []
+        for line in para.splitlines():
+            if lines and not _is_formula(line) and not _is_formula(lines[-1]):
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+            else:
+                lines.append(line.rstrip())
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def describe_experiment(entry: ExperimentEntry) -> Group:
@@ -34,7 +61,7 @@ def describe_experiment(entry: ExperimentEntry) -> Group:
     head.append(exp.title + "\n", style="bold")
     head.append(f"{exp.id}", style="italic")
     head.append(f"  ·  plugin {entry.plugin.name} {entry.plugin.version}\n", style="dim")
-    body = Text(textwrap.dedent(exp.description).strip() + "\n")
+    body = Text(reflow(exp.description) + "\n")
     params = Table("parameter", "default", "allowed / help", box=None, expand=True,
                    padding=(0, 1), show_edge=False, header_style="bold")
     for name, spec in exp.all_params().items():
