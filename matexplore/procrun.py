@@ -79,10 +79,10 @@ def memory_limit() -> int | None:
 
 def run_nice() -> int:
     """How much lower than the UI's the scheduling priority of a run's process is:
-    ``$MATEXPLORE_RUN_NICE`` (0–19), default 10, so the UI gets a core whenever it needs
+    ``$MATEXPLORE_RUN_NICE`` (0–19), default 19, so the UI gets a core whenever it needs
     one while runs saturate the machine; an idle core still goes to the runs."""
     raw = os.environ.get("MATEXPLORE_RUN_NICE", "").strip()
-    return min(19, int(raw)) if raw.isdigit() else 10
+    return min(19, int(raw)) if raw.isdigit() else 19
 
 
 def _gib(n: int) -> str:
