@@ -214,7 +214,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         print("\n" + textwrap.dedent(exp.description).strip() + "\n")
     print("parameters (set with --set NAME=VALUE):")
     for name, spec in exp.all_params().items():
-        print(f"  {name:<16} {spec.kind:<10} default: {spec.format(spec.default) or '(random)'}")
+        print(f"  {name:<16} {spec.kind:<10} default: {spec.format_default()}")
         print(f"  {'':<16} allowed: {spec.allowed()}")
         if spec.help:
             print(f"  {'':<16} {spec.help}")

@@ -46,7 +46,7 @@ class RunContext:
 
     * ``seed`` — the run's integer seed; ``rng`` — a NumPy ``Generator`` seeded from it.
     * ``threads`` — how many cores this run may use for its kernels (``$MATEXPLORE_THREADS``
-      or every core by default; the TUI passes its own default).
+      or every core by default, in the TUI's worker processes too).
     * ``cancelled`` — True once the user asked to stop. The runner stops pulling frames at
       the next ``yield``, so check it only inside long stretches between yields (or call
       :meth:`check`).

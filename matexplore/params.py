@@ -91,6 +91,12 @@ class Param:
         """Render a value the way `parse` reads it back (for forms and --set)."""
         return _fmt(value)
 
+    def format_default(self) -> str:
+        """The default as ``describe`` and the browser show it; an empty one says what it
+        means: ``(empty list)`` for a list param, ``(none)`` otherwise."""
+        return self.format(self.default) or (
+            "(empty list)" if self.kind.endswith("_list") else "(none)")
+
     def _reject(self, name: str, given: Any) -> ParamError:
         shown = given if isinstance(given, str) else _fmt(given)
         return ParamError(f"Parameter '{name}' must be {self.allowed()}; got {shown!r}.")
@@ -375,6 +381,9 @@ class Seed(Param):
 
     def format(self, value: Any) -> str:
         return "" if value is None else str(value)
+
+    def format_default(self) -> str:
+        return "(random)" if self.default is None else str(self.default)
 
 
 class Params(Mapping[str, Any]):

@@ -105,6 +105,7 @@ class Registry:
         self.activations: dict[str, Activation] = {}
         self.claims: dict[str, Claim] = {}  # claim id -> claim, in hook order
         self.plugin_dirs: list[Path] = []  # directories plugins were loaded from (for workers)
+        self.use_entry_points = True  # whether entry-point plugins were loaded (for workers)
         self.broken: dict[str, PluginInfo] = {}  # experiment id → the broken plugin declaring it
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -333,6 +334,7 @@ def load_registry(plugin_dirs: Sequence[Path | str] = (), *, use_entry_points: b
     under construction: a plugin whose parameter choices list the registered activations
     sees those collected so far (activations are collected before experiments)."""
     registry = Registry()
+    registry.use_entry_points = use_entry_points
     outer = getattr(_loading, "registry", None)
     _loading.registry = registry
     try:

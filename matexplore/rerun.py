@@ -17,16 +17,17 @@ from typing import Any
 
 from .params import ParamError, resolve_params
 from .plugins import Registry
-from .runner import Run
+from .runner import FrameSource, Run, in_thread
 from .session import Session, SessionError
 
 __all__ = ["rerun_session", "compare_results"]
 
 
 def rerun_session(session: Session, registry: Registry, *, scheduler: str | None = None,
-                  workers: int | None = None) -> Run:
-    """A not-yet-started Run of the session's experiment with its params and seed; for a
-    sweep session, the same sweep (grid, seeds, sweep seed, fixed params) on Dask.
+                  workers: int | None = None, frames: FrameSource = in_thread) -> Run:
+    """A not-yet-started Run of the session's experiment with its params and seed (its
+    frames from ``frames``: in this thread, or a child process in the TUI); for a sweep
+    session, the same sweep (grid, seeds, sweep seed, fixed params) on Dask.
 
     A session that did not finish is refused at once (:class:`SessionError`): its frames
     are a prefix of a run whose later steps depend on its whole length (Monte-Carlo
@@ -45,7 +46,7 @@ def rerun_session(session: Session, registry: Registry, *, scheduler: str | None
     except ParamError as exc:
         raise SessionError(f"{session.path}: the recorded parameters are no longer valid for "
                            f"{session.experiment} ({exc})") from None
-    return Run(entry, resolved)
+    return Run(entry, resolved, frames=frames)
 
 
 def _progress(session: Session) -> str:

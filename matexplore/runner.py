@@ -1,8 +1,11 @@
 """Running an experiment: one code path for the CLI, the TUI and sweeps.
 
-A :class:`Run` executes ``experiment.run(params, ctx)`` — in a background thread with
-:meth:`Run.start`, or in the calling thread with :meth:`Run.execute`. Every frame goes,
-in order, to
+A :class:`Run` pulls the frames of ``experiment.run(params, ctx)`` from its *frame source*
+— in a background thread with :meth:`Run.start`, or in the calling thread with
+:meth:`Run.execute`. The source is :func:`in_thread` (the generator runs right there: the
+CLI, sweeps, tests) or :class:`matexplore.procrun.InProcess` (a child process streams the
+frames over a pipe: the TUI). Whatever the source, every frame is checked
+(:func:`~matexplore.frames.check_frame`) and goes, in order, to
 
 * the session file (appended and flushed at once: nothing is lost if the process dies),
 * the run's :class:`~matexplore.frames.RunState` (the final ``run --json`` result),
@@ -21,7 +24,7 @@ import secrets
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,16 @@ from .params import Params, resolve_params
 from .plugins import ExperimentEntry
 from .session import Recording, SessionWriter
 
-__all__ = ["Run", "draw_seed", "failure_message", "limit_blas_threads"]
+__all__ = ["Run", "FrameSource", "in_thread", "draw_seed", "failure_message",
+           "limit_blas_threads"]
+
+FrameSource = Callable[["Run", RunContext], Iterator[Frame]]
+"""Where a run's frames come from: called once with the run and its context."""
+
+
+def in_thread(run: Run, ctx: RunContext) -> Iterator[Frame]:
+    """The default frame source: the experiment's generator, in the calling thread."""
+    return run.entry.experiment.run(run.run_params(), ctx)
 
 
 def limit_blas_threads() -> None:
@@ -72,8 +84,9 @@ class Run:
                  *, record: str | Path | Recording | None = None,
                  series_limit: int | None = None,
                  meta: Mapping[str, Any] | None = None, threads: int | None = None,
-                 cancel_after: int | None = None) -> None:
+                 cancel_after: int | None = None, frames: FrameSource = in_thread) -> None:
         exp = entry.experiment
+        self.frames = frames
         self.threads = threads  # cores for the kernels (None: $MATEXPLORE_THREADS or all)
         self.cancel_after = cancel_after  # cancel once this many frames arrived (tests)
         self.meta = dict(meta or {})  # extra top-level keys for header and result (sweeps)
@@ -102,6 +115,10 @@ class Run:
     @property
     def experiment_id(self) -> str:
         return self.entry.experiment.id
+
+    def run_params(self) -> Params:
+        """The parameters the experiment sees: the resolved ones with the run's seed."""
+        return Params(dict(self.params.to_dict(), seed=self.seed))
 
     def header(self) -> dict[str, Any]:
         """What a session file records about this run before its first frame."""
@@ -161,8 +178,7 @@ class Run:
         self.status = "running"
         gen = None
         try:
-            params = Params(dict(self.params.to_dict(), seed=self.seed))
-            gen = self.entry.experiment.run(params, ctx)
+            gen = self.frames(self, ctx)
             for frame in gen:
                 check_frame(frame, self.experiment_id)
                 self._deliver(frame, writer)
@@ -178,8 +194,8 @@ class Run:
         except Exception as exc:  # the plugin's bug or its ExperimentError
             self.status = "failed"
             self.error = failure_message(exc)
-            if not isinstance(exc, ExperimentError):
-                self.traceback = traceback.format_exc()
+            self.traceback = getattr(exc, "traceback", None) if isinstance(
+                exc, ExperimentError) else traceback.format_exc()
         finally:
             if gen is not None and hasattr(gen, "close"):
                 try:

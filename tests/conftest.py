@@ -50,12 +50,56 @@ def matexplore_experiments():
 '''
 
 
+CRASHY_PLUGIN = '''
+"""Experiments that misbehave in every way a process can (the crash-isolation tests)."""
+import ctypes
+import os
+
+from matexplore import Choice, Experiment, Frame, hookimpl
+
+
+class Crash(Experiment):
+    """Yields two frames, then misbehaves as ``how`` says."""
+    id = "crashy.crash"
+    title = "Crash"
+    params = {"how": Choice(["exit", "segfault", "loop", "allocate", "raise"], default="exit")}
+
+    def run(self, p, ctx):
+        yield Frame(step=1, total=3, summary={"x": 1.0})
+        yield Frame(step=2, total=3, summary={"x": 2.0})
+        if p.how == "exit":
+            os._exit(3)
+        if p.how == "segfault":
+            ctypes.string_at(0)
+        if p.how == "loop":  # never yields, never looks at ctx.cancelled
+            while True:
+                pass
+        if p.how == "allocate":
+            hoard = []
+            while True:
+                hoard.append(bytearray(64 * 2**20))
+        raise KeyError("boom")
+
+
+@hookimpl
+def matexplore_experiments():
+    return [Crash]
+'''
+
+
 @pytest.fixture
 def toy_dir(tmp_path: Path) -> Path:
     d = tmp_path / "plugins"
     d.mkdir()
     (d / "toy.py").write_text(TOY_PLUGIN)
     return d
+
+
+@pytest.fixture
+def crashy_dir(toy_dir: Path) -> Path:
+    """The toy plugin directory with the misbehaving ``crashy`` plugin added."""
+    (toy_dir / "crashy.py").write_text(CRASHY_PLUGIN)
+    return toy_dir
 
 
 TYPO_PLUGIN = '''

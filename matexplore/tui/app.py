@@ -4,8 +4,9 @@
   broken plugins with the reason, type-to-filter. Enter opens a run tab.
 * **Sessions** (F3): recorded runs; replay, rerun (MATCH/DIFFER), export, delete.
 * **Run tabs**: one per experiment opened, replay or rerun; each live run is a
-  :class:`~matexplore.runner.Run` in its own thread, exactly as ``matexplore run`` makes it,
-  recorded to the session directory by default.
+  :class:`~matexplore.runner.Run` whose experiment executes in a child process
+  (:mod:`matexplore.procrun`): this interpreter only draws, and a run that crashes cannot
+  take the app down. Recorded to the session directory by default.
 
 Every action has a key (shown in the footer when it applies), an entry in the command
 palette (ctrl+p) and a line in the help screen (F1 / ?).
@@ -105,6 +106,12 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        import threading
+
+        from ..procrun import warm_up
+
+        threading.Thread(target=warm_up, args=(self.registry,), name="forkserver",
+                         daemon=True).start()
         app = self.app
         if getattr(app, "replay", None) is not None:
             await self.open_replay(app.replay, app.replay_speed)
@@ -203,11 +210,12 @@ class MainScreen(Screen[None]):
         return view
 
     async def open_rerun(self, session: Session) -> RunView | None:
-        from ..rerun import rerun_session
         from ..plugins import UnknownExperiment
+        from ..procrun import InProcess
+        from ..rerun import rerun_session
 
         try:
-            run = rerun_session(session, self.registry)
+            run = rerun_session(session, self.registry, frames=InProcess(self.registry))
         except (SessionError, UnknownExperiment) as exc:
             self.app.notify(str(exc), severity="error", title="cannot rerun")
             return None

@@ -1,11 +1,14 @@
 """The experiment browser: plugins → experiments in a Tree, a description pane, a filter.
 
-Broken plugins are listed with the reason. Typing while the tree has focus goes to the
-filter (type-to-filter); Enter on an experiment opens a run tab for it.
+Every plugin is visible at a glance: each group shows its experiment count, and when the
+fully expanded tree would not fit its height only the first group is expanded (a filter
+expands every match). Broken plugins are listed with the reason. Typing while the tree
+has focus goes to the filter (type-to-filter); Enter on an experiment opens a run tab.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -22,17 +25,33 @@ from textual.widgets import Input, Static, Tree
 
 from ..plugins import ExperimentEntry, PluginInfo, Registry
 
-__all__ = ["BrowserPane", "ExperimentTree", "describe_experiment"]
+__all__ = ["BrowserPane", "ExperimentTree", "describe_experiment", "reflow"]
+
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a word of prose: three or more letters
 
 
-def _default_text(spec: Any) -> str:
-    """A param's default as the form shows it; an empty one says what it means."""
-    shown = spec.format(spec.default)
-    if shown:
-        return shown
-    if spec.kind == "seed":
-        return "(random)"
-    return "(empty list)" if spec.kind.endswith("_list") else "(none)"
+def _is_formula(line: str) -> bool:
+    """A line to keep as written: indented, a list item, or mostly symbols — fewer than
+    a third of its visible characters belong to words of three or more letters."""
+    if line[:1].isspace() or line.lstrip().startswith(("- ", "* ", "• ")):
+        return True
+    visible = len(line.replace(" ", ""))
+    return sum(len(w) for w in _WORD.findall(line)) < visible / 3
+
+
+def reflow(text: str) -> str:
+    """Rejoin the hard-wrapped lines of each paragraph (blank-line separated) so the
+    pane wraps them at its own width; formula lines (:func:`_is_formula`) stay intact."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", textwrap.dedent(text).strip()):
+        lines: list[str] = []
+        for line in para.splitlines():
+            if lines and not _is_formula(line) and not _is_formula(lines[-1]):
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+            else:
+                lines.append(line.rstrip())
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def describe_experiment(entry: ExperimentEntry) -> Group:
@@ -42,11 +61,11 @@ def describe_experiment(entry: ExperimentEntry) -> Group:
     head.append(exp.title + "\n", style="bold")
     head.append(f"{exp.id}", style="italic")
     head.append(f"  ·  plugin {entry.plugin.name} {entry.plugin.version}\n", style="dim")
-    body = Text(textwrap.dedent(exp.description).strip() + "\n")
+    body = Text(reflow(exp.description) + "\n")
     params = Table("parameter", "default", "allowed / help", box=None, expand=True,
                    padding=(0, 1), show_edge=False, header_style="bold")
     for name, spec in exp.all_params().items():
-        default = _default_text(spec)
+        default = spec.format_default()
         params.add_row(name, default, Text(spec.allowed() + (f"\n{spec.help}" if spec.help
                                                                  else ""), style="dim"))
     extra = Text()
@@ -140,7 +159,10 @@ class BrowserPane(Horizontal):
         tree.show_root = False
         needle = needle.strip().lower()
         first = None
-        for plugin in sorted(self.registry.plugins, key=lambda p: p.error is not None):
+        plugins = sorted(self.registry.plugins, key=lambda p: p.error is not None)
+        rows = sum(1 + len(p.experiments) + bool(p.error) for p in plugins)
+        expand_all = bool(needle) or rows <= self._tree_room()
+        for plugin in plugins:
             entries = [self.registry.experiments[e] for e in plugin.experiments]
             words = needle.split()  # every word must match (in any order)
             hits = [e for e in entries if all(w in f"{e.id} {e.experiment.title} "
@@ -150,9 +172,10 @@ class BrowserPane(Horizontal):
             if not hits and not broken_hit:
                 continue
             label = Text(plugin.name, style="bold")
+            label.append(f" ({len(hits)})", style="dim")
             if plugin.error:
                 label.append("  BROKEN", style="bold reverse")
-            node = tree.root.add(label, data=plugin, expand=True)
+            node = tree.root.add(label, data=plugin, expand=expand_all or first is None)
             for e in hits:
                 leaf = node.add_leaf(Text.assemble(e.id.split(".", 1)[-1], "  ",
                                                    (e.experiment.title, "dim")), data=e)
@@ -166,6 +189,12 @@ class BrowserPane(Horizontal):
             self.show(first.data)
         else:
             self.show(None)
+
+    def _tree_room(self) -> int:
+        """Rows the tree can show: its height once laid out, else the screen's less the
+        rows of the header, tabs, filter and footer."""
+        height = self.query_one(ExperimentTree).size.height
+        return height if height > 0 else max(0, self.app.size.height - 6)
 
     def show(self, data: Any) -> None:
         desc = self.query_one("#description", Static)

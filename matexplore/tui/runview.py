@@ -244,6 +244,7 @@ class RunView(Vertical):
         if self.running:
             self.app.notify("This tab's run is still in progress.", severity="warning")
             return False
+        from ..procrun import InProcess
         from ..runner import Run
 
         values, errors = self.query_one(ParamForm).collect()
@@ -265,7 +266,8 @@ class RunView(Vertical):
                 return False
             path = Recording.new(self.session_dir, self.entry.id, name)
         try:
-            run = Run(self.entry, values, record=path).start()
+            run = Run(self.entry, values, record=path,
+                      frames=InProcess(self.app.registry)).start()
         except (ParamError, OSError) as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return False
@@ -297,6 +299,7 @@ class RunView(Vertical):
         self.query_one(".tables", VerticalScroll).remove_children()
         self.query_one(".sparks", VerticalScroll).remove_children()
         self.query_one(".progress", ProgressBar).update(total=None, progress=0)
+        self._show_eta(True)
         self.query_one(".summary", SummaryPanel).show({})
         self._sparks.clear()
         self._tables.clear()
@@ -536,9 +539,16 @@ class RunView(Vertical):
             parts.append(st.message)
         self._set_status(Text(" · ".join(parts)), "running")
 
+    def _show_eta(self, shown: bool) -> None:
+        """Show the progress bar's ETA countdown only while the run is live (after a cancel
+        the bar would keep counting down)."""
+        for eta in self.query(".progress #eta"):
+            eta.display = shown
+
     def _finish(self) -> None:
         src = self.source
         self._set_running(False)
+        self._show_eta(False)
         status = src.status
         elapsed = time.monotonic() - self._started
         if status == "failed":

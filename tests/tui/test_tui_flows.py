@@ -106,7 +106,7 @@ async def test_browser_groups_by_plugin_shows_broken_and_filters(app: Matexplore
         await pilot.pause()
         tree = app.main.query_one("#experiment-tree")
         labels = [n.label.plain for n in tree.root.children]
-        assert labels[0] == "tuitest" and labels[1].startswith("broken") and "BROKEN" in labels[1]
+        assert labels[0] == "tuitest (1)" and labels[1].startswith("broken") and "BROKEN" in labels[1]
         broken = tree.root.children[1].children[0].label.plain
         assert "this_module_does_not_exist_anywhere" in broken
         desc = plain(app.main.query_one("#description", Static))
@@ -117,9 +117,9 @@ async def test_browser_groups_by_plugin_shows_broken_and_filters(app: Matexplore
         await pilot.press("escape")
         await pilot.pause()
         assert app.main.query_one("#filter", Input).value == ""
-        assert [n.label.plain for n in tree.root.children][0] == "tuitest"
+        assert [n.label.plain for n in tree.root.children][0] == "tuitest (1)"
         await pilot.press("w", "a", "l")
-        assert [n.label.plain for n in tree.root.children] == ["tuitest"]
+        assert [n.label.plain for n in tree.root.children] == ["tuitest (1)"]
 
 
 # -- run tab: form, validation, run, cancel, failure ---------------------------------------

@@ -264,10 +264,9 @@ async def test_results_marked_stale_when_the_form_is_edited(app) -> None:
 
 def test_empty_list_default_is_not_called_random(registry) -> None:
     from matexplore.params import FloatList, Seed
-    from matexplore.tui.browser import _default_text
 
-    assert _default_text(FloatList([], min_len=0)) == "(empty list)"
-    assert _default_text(Seed()) == "(random)"
+    assert FloatList([], min_len=0).format_default() == "(empty list)"
+    assert Seed().format_default() == "(random)"
 
 
 @aio
