@@ -45,7 +45,7 @@ def plain(widget: Static) -> str:
     return console.export_text()
 
 
-async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 10.0) -> None:
+async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 30.0) -> None:
     end = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < end, "condition not reached in time"
