@@ -42,6 +42,13 @@ STATUS_ICONS = {"pending": "·", "running": "▶", "finished": "✓", "cancelled
                 "failed": "✗", "interrupted": "…"}
 
 
+def recorded_elapsed(session: Session) -> float:
+    """How long the recorded run took: its end record's elapsed, else its last frame's time."""
+    if session.end and isinstance(session.end.get("elapsed"), (int, float)):
+        return float(session.end["elapsed"])
+    return session.frames[-1][0] if session.frames else 0.0
+
+
 def fmt_value(v: Any) -> str:
     """A compact rendering of a summary/table value."""
     if v is None:
@@ -551,6 +558,8 @@ class RunView(Vertical):
         self._show_eta(False)
         status = src.status
         elapsed = time.monotonic() - self._started
+        if isinstance(src, ReplaySource):  # the recorded run's duration, not the replay's
+            elapsed = recorded_elapsed(src.session)
         if status == "failed":
             line = Text(f"failed: {src.error}", style="bold")
         else:

@@ -521,9 +521,9 @@ Sizes (40, 200, 80): means −0.6, 0.2381, −1.2, 0 (α_in² = 0.4, α_out = 1)
         diags, offs = np.empty((p.draws, n1)), np.empty(p.draws)
         chunk = max(1, min(p.draws, 2_000_000 // (n1 * (n0 + n1 + n2))))
         for d in range(0, p.draws, chunk):
-            if ctx.cancelled:
-                return None
             yield Frame(message=f"{scheme}: draw {d}/{p.draws}")
+            if ctx.cancelled:  # checked after the yield: a cancel costs no further chunk
+                return None
             c = min(chunk, p.draws - d)
             w0 = math.sqrt(v0) * ctx.rng.standard_normal((c, n1, n0))
             w1 = math.sqrt(v1) * ctx.rng.standard_normal((c, n2, n1))
