@@ -91,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("replay", parents=[common], help="replay a session file")
     s.add_argument("file")
     s.add_argument("--headless", action="store_true",
-                   help="print the final result as JSON instead of opening the TUI")
+                   help="print the final result instead of opening the TUI")
+    s.add_argument("--json", action="store_true",
+                   help="with --headless: print the result as one JSON object")
     s.add_argument("--speed", type=float, default=1.0,
                    help="replay speed factor for the TUI (inf = jump to the end)")
 
@@ -100,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--json", action="store_true", help="print the comparison as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    s = sub.add_parser("plot", parents=[common],
+                       help="draw a session's main plot as an SVG, PNG or PDF figure")
+    s.add_argument("file")
+    s.add_argument("-o", "--output", metavar="FILE",
+                   help="figure file, .svg, .png or .pdf (default: the session's name with "
+                   ".svg, next to it)")
+    s.add_argument("--table", help="plot this table instead of the experiment's")
+    s.add_argument("--x", help="abscissa column")
+    s.add_argument("--y", action="append", metavar="COLUMN",
+                   help="ordinate column (repeatable; theory columns first)")
 
     s = sub.add_parser("sweep", parents=[common],
                        help="run a parameter grid × seeds on Dask distributed")
@@ -215,7 +228,7 @@ def _execute_and_report(run: Any, args: argparse.Namespace, *, record: str | Non
         if args.json:
             _print_json(result)
         else:
-            _print_result(result)
+            _print_result(result, run.entry.experiment.info())
     for warning in getattr(run, "warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     if run.status == "failed":
@@ -300,34 +313,73 @@ def _wait_loop(run: Any, guard: SignalGuard, tick: Any) -> None:
         tick()
 
 
-def _print_result(result: dict[str, Any]) -> None:
+def _print_result(result: dict[str, Any], info: dict[str, Any]) -> None:
+    """The result as text: compare rows first (a table: quantity | theory | source says |
+    measured | error | mark), then check rows as sentences, then the other outputs — all
+    from :func:`~matexplore.verdicts.summary_rows` — then the size of each table."""
     from rich.console import Console
-    from rich.table import Table
 
-    con = Console()
+    from .verdicts import summary_rows, value_text
+
+    con = Console(highlight=False)
     con.print(f"[bold]{result['experiment']}[/]  status: {result['status']}  "
               f"seed: {result['seed']}")
-    if result["summary"]:
-        table = Table("summary", "value", title="summary")
-        for k, v in result["summary"].items():
-            table.add_row(k, _fmt_number(v))
+    rows = summary_rows(info, result["summary"], result.get("params"))
+    compares = [r for r in rows if r.kind == "compare"]
+    if compares:
+        con.print(_compare_table(compares))
+    for r in rows:
+        if r.kind == "check":
+            con.print(f"{_MARK_STYLE[r.ok]} {r.text}")
+    outputs = [r for r in rows if r.kind in ("output", "source")]
+    if outputs:
+        from rich.table import Table
+
+        table = Table("output", "value", title="other outputs")
+        for r in outputs:
+            label = f"{r.label} (source says)" if r.kind == "source" else r.label
+            table.add_row(label, value_text(r.source if r.kind == "source" else r.measured))
         con.print(table)
     for name, t in result["tables"].items():
         con.print(f"table {name}: {len(t['rows'])} rows × {len(t['columns'])} columns "
-                  f"({', '.join(t['columns'])}); use --json for the data", highlight=False)
+                  f"({', '.join(t['columns'])}); use --json for the data")
 
 
-def _fmt_number(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return "—" if v is None else str(v)
+_MARK_STYLE = {True: "[green]✓[/]", False: "[red]✗[/]", None: "·"}
+
+
+def _compare_table(rows: Sequence[Any]) -> Any:
+    """quantity | theory | source says (when any row has one) | measured ± SE | error |
+    ✓/✗ — the error in SE when the measurement has one, else in % of the theory."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .verdicts import error_text, mark, value_text
+
+    with_source = any(r.source is not None for r in rows)
+    table = Table(title="theory vs measurement")
+    for name in ("quantity", "theory", *(["source says"] if with_source else []),
+                 "measured", "error", ""):
+        table.add_column(name, justify="left" if name == "quantity" else "right")
+    for r in rows:
+        cells = [r.label, value_text(r.theory)]
+        if with_source:
+            cells.append(value_text(r.source) + (f" {mark(r.source_ok)}" if r.source_ok
+                                                  is not None else ""))
+        cells += [value_text(r.measured, r.se), error_text(r.error, r.error_unit)]
+        style = {True: "green", False: "red"}.get(r.ok, "")
+        table.add_row(*map(Text, cells), Text(mark(r.ok), style=style))
+    return table
 
 
 # -- replay / rerun -----------------------------------------------------------------------
 def cmd_replay(args: argparse.Namespace) -> int:
     session = read_session(args.file)
     if args.headless:
-        _print_json(session.result())
+        if args.json:
+            _print_json(session.result())
+        else:
+            _print_result(session.result(), session.info)
         if session.note:
             print(f"note: {session.note}", file=sys.stderr)
         return EXIT_OK
@@ -351,9 +403,28 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(report)
         else:
+            _print_result(run.result(), session.info)
             for line in report["lines"]:
                 print(line)
     return EXIT_OK if report["match"] else EXIT_FAILED
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Draw the session's plot (:func:`~matexplore.figures.figure_for`) into a file."""
+    from .figures import FigureError, figure_for, figure_path, save_figure
+
+    session = read_session(args.file)
+    out = Path(args.output) if args.output else session.path.with_suffix(".svg")
+    try:
+        figure_path(out)  # a wrong suffix is refused before drawing
+        fig = figure_for(session.result(), session.info, table=args.table, x=args.x, y=args.y)
+        save_figure(fig, out)
+    except FigureError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"Cannot write {out}: {exc.strerror or exc}.") from None
+    print(f"figure written to {out}")
+    return EXIT_OK
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -409,7 +480,7 @@ def _print_json(obj: Any) -> None:
 
 
 COMMANDS = {"list": cmd_list, "describe": cmd_describe, "run": cmd_run, "replay": cmd_replay,
-            "rerun": cmd_rerun, "sweep": cmd_sweep, "tui": cmd_tui, None: cmd_tui}
+            "rerun": cmd_rerun, "plot": cmd_plot, "sweep": cmd_sweep, "tui": cmd_tui, None: cmd_tui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

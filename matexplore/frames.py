@@ -285,7 +285,9 @@ class Plot:
     """The main theory-vs-simulation curve of an experiment: columns of one table.
 
     ``x`` is the abscissa column; each name in ``y`` becomes one line (put the theory
-    column first). ``logy`` plots log10 of the values (non-positive values are skipped).
+    column first). ``logy``/``logx`` ask for log axes (non-positive values are skipped).
+    ``se`` maps a ``y`` column to the column of its standard error (figures draw ±SE
+    error bars; a column named ``<y>_se`` is used without being named here).
     """
 
     table: str
@@ -293,10 +295,12 @@ class Plot:
     y: Sequence[str]
     title: str = ""
     logy: bool = False
+    logx: bool = False
+    se: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"table": self.table, "x": self.x, "y": list(self.y), "title": self.title,
-                "logy": self.logy}
+                "logy": self.logy, "logx": self.logx, "se": dict(self.se)}
 
 
 @dataclass(frozen=True)

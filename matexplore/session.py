@@ -242,8 +242,12 @@ def _info_problem(info: Any) -> str | None:
             isinstance(plot, dict) and _is_str(plot.get("table")) and _is_str(plot.get("x"))
             and isinstance(plot.get("y"), list) and all(_is_str(y) for y in plot["y"])
             and _is_str(plot.get("title"), optional=True)
-            and isinstance(plot.get("logy", False), int)):  # written as 0/1
-        return "plot needs text table and x, a list of text y, an optional title and logy"
+            and isinstance(plot.get("logy", False), int)  # written as 0/1
+            and isinstance(plot.get("logx", False), int)
+            and isinstance(plot.get("se", {}), dict)
+            and all(_is_str(k) and _is_str(v) for k, v in plot.get("se", {}).items())):
+        return ("plot needs text table and x, a list of text y, an optional title, logy, "
+                "logx and se (text → text)")
     compare = info.get("compare", [])
     if not isinstance(compare, list) or not all(
             isinstance(c, dict) and all(_is_str(c.get(k)) for k in ("label", "theory", "measured"))

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SE_LIMIT", "SummaryRow", "agrees", "error_of", "summary_rows"]
+__all__ = ["SE_LIMIT", "SummaryRow", "agrees", "error_of", "summary_rows", "error_text",
+           "mark", "value_text"]
 
 SE_LIMIT = 4.0  # |value − measured| ≤ 4 SE: a 4-sigma event has probability 6e-5
 
@@ -142,3 +143,32 @@ def summary_rows(info: Mapping[str, Any], summary: Mapping[str, Any],
     rows += [SummaryRow(kind="output", label=k, measured=v, key=k)
              for k, v in rest if not k.endswith("_source")]
     return rows
+
+
+# -- text for terminals and reports -----------------------------------------------------------
+MARKS = {True: "✓", False: "✗", None: ""}
+
+
+def mark(ok: bool | None) -> str:
+    """✓ when the rule says the values agree, ✗ when they don't, "" without a verdict."""
+    return MARKS[ok]
+
+
+def value_text(v: Any, se: Any = None) -> str:
+    """A value in 6 significant digits ("—" for none), with "± SE" when it has a finite SE."""
+    text = "—" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+    return f"{text} ± {float(se):.2g}" if _finite(v) and _finite(se) else text
+
+
+def error_text(error: float | None, unit: str) -> str:
+    """An :func:`error_of` result as a cell: "+1.2 SE", "−3 %", "+0.0012" (absolute, when
+    the theory is 0), "—" when there is none. The minus sign is U+2212."""
+    if error is None or not math.isfinite(error):
+        return "—"
+    sign = "−" if error < 0 else "+"
+    size = abs(error)
+    if unit == "se":
+        return f"{sign}{size:.1f} SE"
+    if unit == "%":
+        return f"{sign}{size:.2g} %" if size < 100 else f"{sign}{size:.0f} %"
+    return f"{sign}{size:.3g}"

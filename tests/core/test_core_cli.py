@@ -64,7 +64,7 @@ def test_record_replay_rerun(toy_dir, tmp_path):
     s = tmp_path / "x.jsonl"
     run = mx("run", "toy.walk", "--set", "steps=6", "--json", "--record", str(s), toy_dir=toy_dir)
     # replay needs no plugin code: no --plugin-dir here
-    rep = mx("replay", str(s), "--headless")
+    rep = mx("replay", str(s), "--headless", "--json")
     assert rep.returncode == 0 and json.loads(rep.stdout) == json.loads(run.stdout)
     rr = mx("rerun", str(s), toy_dir=toy_dir)
     assert rr.returncode == 0 and "MATCH" in rr.stdout
@@ -122,7 +122,7 @@ def test_killed_process_leaves_a_readable_interrupted_session(toy_dir, tmp_path)
     proc.wait(timeout=10)
     s = read_session(path)
     assert s.status == "interrupted" and len(s.frames) >= 2
-    p = mx("replay", str(path), "--headless")
+    p = mx("replay", str(path), "--headless", "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["status"] == "interrupted"
 
 

@@ -170,7 +170,8 @@ def test_cli_sweep_json_and_limits(toy_dir, tmp_path):
     out = json.loads(p.stdout)
     assert out["sweep"]["grid"] == {"steps": [2, 3]} and out["summary"]["finished"] == 4
     rep = subprocess.run([sys.executable, "-m", "matexplore.cli", "replay",
-                          str(tmp_path / "s.jsonl"), "--headless"], capture_output=True, text=True)
+                          str(tmp_path / "s.jsonl"), "--headless", "--json"],
+                         capture_output=True, text=True)
     assert json.loads(rep.stdout) == out
 
 

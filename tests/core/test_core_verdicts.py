@@ -40,3 +40,16 @@ def test_rows_separate_compare_check_source_outputs_and_hide_inputs():
     assert cmp_row.ok is True and cmp_row.source_ok is False
     assert cmp_row.error_unit == "se" and abs(cmp_row.error - 2.5) < 1e-12
     assert rows[1].ok is False and rows[1].text == "bound A violated (worst ratio 55.4)"
+
+
+def test_text_cells():
+    from matexplore.verdicts import error_text, mark, value_text
+
+    assert error_text(*error_of(1.0, 1.5, 0.25)) == "+2.0 SE"
+    assert error_text(*error_of(2.0, 1.94)) == "−3 %"
+    assert error_text(*error_of(1.0, 251.0)) == "+25000 %"
+    assert error_text(*error_of(0.0, -0.00123)) == "−0.00123"
+    assert error_text(*error_of(None, 1.0)) == "—"
+    assert value_text(0.123456789, 0.00123) == "0.123457 ± 0.0012"
+    assert value_text(None) == "—" and value_text(3) == "3" and value_text(1.0, None) == "1"
+    assert (mark(True), mark(False), mark(None)) == ("✓", "✗", "")

@@ -24,7 +24,7 @@ class MishMoments(Experiment):
         "chunk_size": Int(100_000, ge=100, le=10_000_000, help="samples per chunk"),
     }
     plot = Plot(table="moments", x="samples", y=("m2_theory", "m2_mc"),
-                title="E f(g)²: quadrature vs Monte-Carlo")
+                se={"m2_mc": "m2_se"}, title="E f(g)²: quadrature vs Monte-Carlo")
     compare = (Compare("E f(g)²", theory="m2_theory", measured="m2_mc", se="m2_se"),
                Compare("E f(g)", theory="m1_theory", measured="m1_mc", se="m1_se"))
 
