@@ -428,40 +428,22 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .runner import Run, draw_seed
-    from .sweep import DEFAULT_MAX_TASKS, SweepSpec, make_sweep, parse_grid
+    from .runner import Run
+    from .sweep import DEFAULT_MAX_TASKS, make_sweep, parse_grid, plan_sweep
 
     registry = _registry(args)
     entry = registry.get(args.experiment)
-    exp = entry.experiment
-    grid = parse_grid(exp, args.grid)
-    texts = _parse_sets(args.set)
-    for name in texts:
-        if name in grid:
-            raise UsageError(f"Parameter {name!r} is both fixed with --set and swept with --grid.")
-        if name == "seed":
-            raise UsageError("Use --seed for the sweep seed; task seeds derive from it.")
-    base = {k: v for k, v in resolve_params(exp.all_params(), texts=texts).items()
-            if k in texts}
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be at least 1; got {args.seeds}.")
     resume = read_session(args.resume) if args.resume else None
-    seed = args.seed
-    if seed is None:
-        recorded = (resume.header.get("sweep") or {}).get("seed") if resume else None
-        seed = recorded if isinstance(recorded, int) else draw_seed()
-    spec = SweepSpec(exp.id, grid, base, args.seeds, seed,
-                     [str(d) for d in registry.plugin_dirs])
-    limit = args.max_tasks or DEFAULT_MAX_TASKS
-    if spec.n_tasks > limit and not args.yes:
-        raise UsageError(f"This sweep has {spec.n_tasks} tasks, more than the limit of {limit}; "
-                         "pass --yes to run it anyway.")
+    spec = plan_sweep(registry, entry, parse_grid(entry.experiment, args.grid),
+                      texts=_parse_sets(args.set), seeds=args.seeds, seed=args.seed,
+                      resume=resume, max_tasks=None if args.yes else
+                      args.max_tasks or DEFAULT_MAX_TASKS)
     record = args.record or args.resume
     rewrite = args.resume is not None and Path(record).resolve() == Path(args.resume).resolve()
     recording = _recording(record, args.overwrite or rewrite)  # --resume rewrites its file
     sweep = make_sweep(entry, spec, scheduler=args.scheduler, workers=args.workers,
                        resume=resume, plot_key=args.plot)
-    run = Run(sweep, {"seed": seed}, record=recording, meta={"sweep": spec.to_json()})
+    run = Run(sweep, {"seed": spec.seed}, record=recording, meta={"sweep": spec.to_json()})
     return _execute_and_report(run, args, record=record)
 
 

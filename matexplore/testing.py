@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .experiment import Experiment
-from .params import resolve_params
+from .params import resolve_params, split_texts
 from .plugins import ExperimentEntry, PluginInfo, get_registry
 from .runner import Run
 
@@ -31,8 +31,7 @@ def run_experiment(experiment: str | type[Experiment] | Experiment, *,
     else:
         exp = experiment() if isinstance(experiment, type) else experiment
         entry = ExperimentEntry(exp, PluginInfo("test", "0", "test"))
-    given = {k: v for k, v in params.items() if not isinstance(v, str)}
-    texts = {k: v for k, v in params.items() if isinstance(v, str)}
+    given, texts = split_texts(params)
     run = Run(entry, resolve_params(entry.experiment.all_params(), given, texts=texts),
               record=record)
     run.execute()
