@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from .activations import Activation
+from .claims import AllHold, AllOf, Claim, Close, ErrorBelow, Rule, SourceWithinSE, Verdict
 from .experiment import Cancelled, Experiment, ExperimentError, RunContext
 from .frames import Check, Compare, Frame, Plot, Series, Table
 from .hookspecs import hookimpl
@@ -47,8 +48,8 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "Result", "load", "run", "sweep",
-
-    "Activation", "Bool", "Cancelled", "Check", "Choice", "Chunk", "Compare", "Experiment",
+    "Activation", "AllHold", "AllOf", "Bool", "Claim", "Close", "ErrorBelow", "Rule",
+    "SourceWithinSE", "Verdict", "Cancelled", "Check", "Choice", "Chunk", "Compare", "Experiment",
     "ExperimentError", "Float", "FloatList", "Frame", "Int", "IntList", "ParamError", "Params",
     "Plot", "RunContext", "RunningStats", "Series", "Table", "__version__", "hookimpl", "registered_activations",
 ]

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .audit import UnknownClaim
 from .params import ParamError, resolve_params
 from .plugins import Registry, UnknownExperiment, get_registry, load_registry, set_registry
 from .session import SessionError, default_session_dir, read_session
@@ -138,6 +139,23 @@ def _parser() -> argparse.ArgumentParser:
                    help="summary key to plot against the first swept parameter (TUI, session)")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
+    s = sub.add_parser("audit", parents=[common],
+                       help="check the source documents' claims: run each, print verdicts")
+    s.add_argument("--source", action="append", default=[], metavar="NAME",
+                   help="only the claims of this source document (repeatable)")
+    s.add_argument("--claim", action="append", default=[], metavar="ID", nargs="+",
+                   help="only these claims (repeatable)")
+    s.add_argument("--list", action="store_true", help="list the claims without running them")
+    s.add_argument("--json", action="store_true", help="print every claim with its verdict")
+    s.add_argument("--report", metavar="FILE", help="write a Markdown (.md) or HTML report")
+    s.add_argument("--record-dir", metavar="DIR",
+                   help="session directory (default: <sessions>/audit-<UTC time>)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the claims on this Dask scheduler (tcp://host:8786)")
+    s.add_argument("--threads", type=int, default=2,
+                   help="claims run at once locally (default 2)")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
     s = sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
 
     s = sub.add_parser("serve", parents=[common],
@@ -192,6 +210,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"    {exp_id:<34} {registry.experiments[exp_id].experiment.title}")
         if p.activations:
             print(f"    activations: {', '.join(p.activations)}")
+        if p.claims:
+            print(f"    claims: {len(p.claims)} (see 'matexplore audit --list')")
     return EXIT_OK
 
 
@@ -265,6 +285,11 @@ def _execute_and_report(run: Any, args: argparse.Namespace, *, record: str | Non
 
 class Abandoned(Exception):
     """A third interrupt: the session was ended ``cancelled`` without waiting (exit 130)."""
+
+
+def _sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGTERM handled like Ctrl-C (KeyboardInterrupt: the audit cancels its claims)."""
+    raise KeyboardInterrupt
 
 
 class SignalGuard:
@@ -415,7 +440,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     run = rerun_session(session, registry)
     with SignalGuard() as guard:
         _wait_with_progress(run, guard, quiet=args.quiet)
-        report = compare_results(session, run.result())
+        report = compare_results(session, run.result(),
+                                 str(getattr(run.entry.experiment, "version", "1")))
         if args.json:
             _print_json(report)
         else:
@@ -463,6 +489,76 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _execute_and_report(run, args, record=record)
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    import time
+
+    from .audit import audit_dir, run_audit, select_claims
+
+    registry = _registry(args)
+    ids = [i for group in args.claim for i in group]
+    claims = select_claims(registry, args.source, ids)
+    if args.list:
+        for c in claims:
+            print(f"{c.id:<42} {c.source:<14} {c.location}")
+        return EXIT_OK
+    if args.report and Path(args.report).suffix.lower() not in (".md", ".html", ".htm"):
+        raise UsageError(f"--report must name a .md or .html file; got {args.report!r}.")
+    if args.threads < 1:
+        raise UsageError(f"--threads must be at least 1; got {args.threads}.")
+    directory = Path(args.record_dir) if args.record_dir else audit_dir(default_session_dir())
+    start, outcomes = time.monotonic(), []
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+    try:
+        for o in run_audit(registry, claims, directory, threads=args.threads,
+                           scheduler=args.scheduler):
+            outcomes.append(o)
+            if not args.quiet:
+                print(f"[{len(outcomes)}/{len(claims)}] {o.claim.id}: {o.verdict.verdict} "
+                      f"({o.elapsed:.1f} s)", file=sys.stderr, flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    order = {c.id: i for i, c in enumerate(claims)}
+    outcomes.sort(key=lambda o: order[o.claim.id])
+    if args.json:
+        _print_json({"claims": [o.to_json() for o in outcomes],
+                     "sessions": str(directory),
+                     "elapsed": round(time.monotonic() - start, 3)})
+    else:
+        _print_verdicts(outcomes)
+    if not args.quiet:
+        print(f"{len(outcomes)} claims in {time.monotonic() - start:.1f} s; sessions in "
+              f"{directory}", file=sys.stderr)
+    if args.report:
+        from .report import write_report
+
+        try:
+            written = write_report(outcomes, Path(args.report))
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {args.report}: "
+                             f"{exc.strerror or exc}.") from None
+        print(f"report written to {written[0]} ({len(written) - 1} figure file(s))"
+              if len(written) > 1 else f"report written to {written[0]}", file=sys.stderr)
+    failed = [o for o in outcomes if o.failed]
+    for o in failed:
+        print(f"error: claim {o.claim.id} could not be run: {o.result.get('error')}",
+              file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_verdicts(outcomes: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .report import format_number, measured_text
+
+    table = Table("claim", "source says", "exact", "measured ± se", "verdict",
+                  title="claims audit")
+    for o in outcomes:
+        table.add_row(o.claim.id, format_number(o.verdict.source_value),
+                      format_number(o.verdict.exact), measured_text(o), o.verdict.verdict)
+    Console(width=max(120, Console().width)).print(table)
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from .tui.app import MatexploreApp
 
@@ -505,8 +601,8 @@ def _print_json(obj: Any) -> None:
 
 
 COMMANDS = {"list": cmd_list, "describe": cmd_describe, "run": cmd_run, "replay": cmd_replay,
-            "rerun": cmd_rerun, "plot": cmd_plot, "sweep": cmd_sweep, "tui": cmd_tui,
-            "serve": cmd_serve, None: cmd_tui}
+            "rerun": cmd_rerun, "plot": cmd_plot, "sweep": cmd_sweep, "audit": cmd_audit,
+            "tui": cmd_tui, "serve": cmd_serve, None: cmd_tui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -522,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     limit_blas_threads()
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ParamError, UnknownExperiment, SessionError) as exc:
+    except (UsageError, ParamError, UnknownExperiment, SessionError, UnknownClaim) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if args.debug and getattr(exc, "traceback", None):  # a broken plugin's
             print(exc.traceback, file=sys.stderr)

@@ -106,20 +106,27 @@ class RunContext:
         return iter_chunks(self.seed, self._next_stream(), total, size, lambda: self.cancelled)
 
     def map_chunks(self, kernel: Callable[..., Any], total: int, size: int, *args: Any,
-                   threads: int | None = None) -> Iterator[tuple[Chunk, Any]]:
-        """``(chunk, kernel(chunk.rng, chunk.size, *args))`` for each chunk, in order.
+                   threads: int | None = None, rows: Sequence[np.ndarray] = ()
+                   ) -> Iterator[tuple[Chunk, Any]]:
+        """``(chunk, kernel(chunk.rng, chunk.size, *row_views, *args))`` for each chunk, in order.
 
         Up to ``threads`` (default ``ctx.threads``) kernel calls run at once on a thread
         pool — compile the kernel with ``njit(nogil=True)`` so they really run in
         parallel. Results come back in chunk order, so merging them as they arrive gives
-        bit-identical results for any number of threads. Stops starting chunks once the run
-        is cancelled."""
+        bit-identical results for any number of threads. ``rows`` are per-sample state
+        arrays (leading axis ``total``, e.g. the hidden states of ``total`` networks):
+        each call receives its chunk's rows ``r[chunk.start:chunk.done]`` as views, right
+        after ``n``, and may update them in place. Stops starting chunks once the run is
+        cancelled."""
         from .montecarlo import iter_chunks, map_chunks
 
+        for r in rows:
+            if len(r) != total:
+                raise ValueError(f"map_chunks rows= arrays need {total} rows; got {len(r)}")
         chunks = iter_chunks(self.seed, self._next_stream(), total, size,
                              lambda: self.cancelled)
         return map_chunks(kernel, chunks, args, threads or self.threads,
-                          lambda: self.cancelled)
+                          lambda: self.cancelled, rows)
 
     def due(self, seconds: float = 0.25) -> bool:
         """True at most once per ``seconds`` (and the first time): yield a frame only then."""
@@ -146,12 +153,16 @@ class Experiment:
     ``plot`` names the main theory-vs-simulation curve (a :class:`Plot` over one table);
     ``compare`` lists the summary panel rows (:class:`Compare`: theory key, measured key,
     optional SE / source / tolerance); ``checks`` lists yes/no results (:class:`Check`).
-    ``version`` defaults to the plugin's version; bump it when results change.
+    ``version`` (a string, default ``"1"``) is recorded in every session header as
+    ``experiment_version``; bump it whenever the same params and seed give different
+    numbers (a new sampler, a fixed bug), so ``matexplore rerun`` of an older session says
+    that the experiment changed instead of a bare DIFFER.
     """
 
     id: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
     params: ClassVar[Mapping[str, Param]] = {}
     plot: ClassVar[Plot | None] = None
     compare: ClassVar[Sequence[Compare]] = ()
@@ -173,6 +184,7 @@ class Experiment:
     def info(cls) -> dict[str, Any]:
         """A JSON description (stored in session headers so replay needs no plugin)."""
         return {"id": cls.id, "title": cls.title, "description": cls.description,
+                "version": str(cls.version),
                 "params": {n: p.spec() for n, p in cls.all_params().items()},
                 "plot": cls.plot.to_json() if cls.plot else None,
                 "compare": [c.to_json() for c in cls.compare],
@@ -188,6 +200,10 @@ def check_experiment(obj: Any) -> type[Experiment] | Experiment:
                          "(expected lowercase dotted words, e.g. 'my-plugin.my-experiment')")
     if not isinstance(getattr(obj, "title", None), str) or not obj.title.strip():
         raise ValueError(f"experiment {exp_id} has no title")
+    version = getattr(obj, "version", "1")
+    if not isinstance(version, (str, int)) or isinstance(version, bool):
+        raise ValueError(f"experiment {exp_id}: version must be a string such as '2'; "
+                         f"got {version!r}")
     params = getattr(obj, "params", None)
     if not isinstance(params, Mapping) or not all(
             isinstance(k, str) and isinstance(v, Param) for k, v in params.items()):

@@ -47,3 +47,17 @@ def matexplore_activations():  # type: ignore[no-untyped-def]
         unique across plugins; the first plugin to register a name wins and the clash is
         reported.
     """
+
+
+@hookspec
+def matexplore_claims():  # type: ignore[no-untyped-def]
+    """Return the source-document claims this plugin checks.
+
+    :return: a list of :class:`matexplore.Claim` objects: a unique dotted ``id``, the
+        source document and location, the statement, the ``experiment`` id and small seeded
+        ``params`` that test it, and a ``rule`` (:class:`matexplore.SourceWithinSE`,
+        :class:`matexplore.Close`, :class:`matexplore.AllHold`, :class:`matexplore.ErrorBelow`,
+        :class:`matexplore.AllOf`) that turns the run into a verdict. Collected after every
+        plugin's experiments, so a claim may test another plugin's experiment. A claim with
+        a bad id, an unknown experiment or invalid params marks the plugin broken.
+    """

@@ -37,6 +37,7 @@ import pluggy
 from . import hookspecs
 from .activations import Activation
 from .errors import describe_exception
+from .claims import Claim, check_claim
 from .experiment import Experiment, check_experiment
 from .params import suggest
 
@@ -59,6 +60,7 @@ class PluginInfo:
     warnings: list[str] = field(default_factory=list)  # e.g. a hook without @hookimpl
     traceback: str | None = None  # of the first exception that broke it (for --debug)
     root: Path | None = None  # its file or package directory (locates errors)
+    claims: list[str] = field(default_factory=list)
 
     def add_error(self, message: str, exc: BaseException | None = None) -> None:
         self.error = message if self.error is None else f"{self.error}; {message}"
@@ -101,6 +103,7 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         self.experiments: dict[str, ExperimentEntry] = {}
         self.activations: dict[str, Activation] = {}
+        self.claims: dict[str, Claim] = {}  # claim id -> claim, in hook order
         self.plugin_dirs: list[Path] = []  # directories plugins were loaded from (for workers)
         self.broken: dict[str, PluginInfo] = {}  # experiment id → the broken plugin declaring it
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -132,7 +135,8 @@ class Registry:
             {"name": p.name, "version": p.version, "source": p.source, "error": p.error,
              "experiments": [{"id": e, "title": self.experiments[e].experiment.title}
                              for e in p.experiments],
-             "activations": list(p.activations), "warnings": list(p.warnings)}
+             "activations": list(p.activations), "warnings": list(p.warnings),
+             "claims": list(p.claims)}
             for p in self.plugins]}
 
     # -- loading --------------------------------------------------------------------------
@@ -181,6 +185,23 @@ class Registry:
                 for name in info.activations:
                     del self.activations[name]
                 info.activations.clear()
+        for impl in self.pm.hook.matexplore_claims.get_hookimpls():
+            info = self._info_for(impl.plugin_name)
+            if info.error is None:  # a broken plugin registers nothing, claims included
+                for obj in self._call(info, impl, "matexplore_claims"):
+                    self._add_claim(info, obj)
+
+    def _add_claim(self, info: PluginInfo, obj: Any) -> None:
+        try:
+            claim = check_claim(obj, self.experiments)
+        except ValueError as exc:
+            info.add_error(str(exc))
+            return
+        if claim.id in self.claims:
+            info.add_error(f"claim id {claim.id!r} is already declared")
+            return
+        self.claims[claim.id] = claim
+        info.claims.append(claim.id)
 
     def _check_activation(self, info: PluginInfo, act: Any) -> bool:
         if not isinstance(act, Activation):

@@ -3,8 +3,11 @@
 A session header records the experiment id, every parameter and the seed, so a rerun is a
 fresh :class:`~matexplore.runner.Run` with exactly those values. Results are compared
 *exactly* (same machine and versions give bit-identical numbers); any difference is listed
-with both values, and a different plugin or library version is pointed out as the likely
-cause.
+with both values. When the numbers differ and the experiment's ``version`` changed since
+the recording (header key ``experiment_version``; sessions from before it was recorded are
+version ``"1"``), one sentence says so — the new version was declared to give different
+numbers, so the difference is expected; otherwise a different plugin or library version is
+pointed out as the likely cause.
 """
 
 from __future__ import annotations
@@ -45,10 +48,39 @@ def _diff(path: str, old: Any, new: Any, out: list[str], limit: int = 20) -> Non
         out.append(f"{path}: recorded {old!r}, now {new!r}")
 
 
-def compare_results(session: Session, result: dict[str, Any]) -> dict[str, Any]:
-    """Compare the recorded result with a rerun's: summary, tables and series."""
+def recorded_version(session: Session) -> str:
+    """The experiment version a session was recorded with ("1" before it was recorded)."""
+    header = session.header
+    version = header.get("experiment_version") or (header.get("info") or {}).get("version")
+    return str(version) if version is not None else "1"
+
+
+def current_version(experiment_id: str) -> str | None:
+    """The installed experiment's version (None if it is not installed)."""
+    from .plugins import get_registry
+
+    entry = get_registry().experiments.get(experiment_id)
+    return str(getattr(entry.experiment, "version", "1")) if entry is not None else None
+
+
+def version_note(session: Session, now: str | None) -> str | None:
+    """One sentence when the experiment's version changed since the recording."""
+    then = recorded_version(session)
+    if now is None or now == then:
+        return None
+    return (f"{session.experiment} is now version {now} (the session was recorded with "
+            f"version {then}), and a new version is declared to change the numbers for the "
+            "same params and seed")
+
+
+def compare_results(session: Session, result: dict[str, Any],
+                    version: str | None = None) -> dict[str, Any]:
+    """Compare the recorded result with a rerun's: summary, tables and series.
+
+    ``version`` is the rerun experiment's version (default: the installed one)."""
     recorded = session.result()
     diffs: list[str] = []
+    note = None
     if session.status == "finished" and result["status"] == "finished":
         for part in ("summary", "tables", "series"):
             _diff(part, recorded[part], result[part], diffs)
@@ -64,13 +96,18 @@ def compare_results(session: Session, result: dict[str, Any]) -> dict[str, Any]:
                      f"{sum(len(t['rows']) for t in recorded['tables'].values())} table rows "
                      "and all series are identical")
     else:
-        lines.append(f"DIFFER: {len(diffs)} difference(s) (first ones below)")
+        note = version_note(session, version or current_version(session.experiment))
+        if note:
+            lines.append(f"DIFFER, as expected: {note}.")
+        else:
+            lines.append(f"DIFFER: {len(diffs)} difference(s) (first ones below)")
         lines.extend("  " + d for d in diffs)
         from . import __version__
 
         then = (session.header.get("plugin_version"), session.header.get("matexplore"))
-        if then != (result.get("plugin_version", then[0]), __version__):
+        if not note and then != (result.get("plugin_version", then[0]), __version__):
             lines.append(f"  note: recorded with matexplore {then[1]}, plugin {then[0]}")
-    return {"match": match, "experiment": session.experiment, "seed": result["seed"],
+    return {"match": match, "version_changed": note is not None,
+            "experiment": session.experiment, "seed": result["seed"],
             "recorded_status": session.status, "rerun_status": result["status"],
             "differences": diffs, "lines": lines}

@@ -71,9 +71,11 @@ class Run:
     def __init__(self, entry: ExperimentEntry, params: Params | Mapping[str, Any] | None = None,
                  *, record: str | Path | Recording | None = None,
                  series_limit: int | None = None,
-                 meta: Mapping[str, Any] | None = None, threads: int | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None, threads: int | None = None,
+                 cancel_after: int | None = None) -> None:
         exp = entry.experiment
         self.threads = threads  # cores for the kernels (None: $MATEXPLORE_THREADS or all)
+        self.cancel_after = cancel_after  # cancel once this many frames arrived (tests)
         self.meta = dict(meta or {})  # extra top-level keys for header and result (sweeps)
         self.entry = entry
         self.params = params if isinstance(params, Params) else resolve_params(
@@ -109,6 +111,7 @@ class Run:
         params = dict(self.params.to_dict(), seed=self.seed)
         return {"matexplore": __version__, "plugin": self.entry.plugin.name,
                 "plugin_version": self.entry.plugin.version, "experiment": exp.id,
+                "experiment_version": str(getattr(exp, "version", "1")),
                 "info": exp.info(), "params": params, "seed": self.seed, **self.meta}
 
     # -- control --------------------------------------------------------------------------
@@ -201,6 +204,8 @@ class Run:
         with self._lock:
             self.state.apply(frame)
         self._updates.push(frame)
+        if self.cancel_after is not None and self.state.frames >= self.cancel_after:
+            self.cancel()  # as if the user cancelled right after this frame
 
     # -- results --------------------------------------------------------------------------
     def result(self) -> dict[str, Any]:

@@ -15,7 +15,9 @@ pairs with a theory key (its ``compare`` rows) ``K_theory`` (mean of the theory 
 
 Where tasks run: with no scheduler address, a ``distributed.LocalCluster`` with one
 single-threaded worker process per core; with ``tcp://host:8786``, an existing cluster
-started with ``dask scheduler`` / ``dask worker``. Dask reschedules the tasks of a worker
+started with ``dask scheduler`` / ``dask worker``. Each task's kernels get
+``cores // task slots on its host`` threads (1 on the default cluster; see
+:func:`task_threads`). Dask reschedules the tasks of a worker
 that dies; a task whose experiment fails is reported on its row and does not stop others.
 """
 
@@ -41,7 +43,8 @@ from .params import ParamError, resolve_params, suggest
 from .plugins import ExperimentEntry, PluginInfo, Registry
 from .session import Session
 
-__all__ = ["SweepSpec", "parse_grid", "check_grid", "plan_sweep", "make_sweep", "sweep_plot", "sweep_seeds", "run_task", "aggregate",
+__all__ = ["SweepSpec", "parse_grid", "check_grid", "plan_sweep", "make_sweep", "sweep_plot",
+           "sweep_seeds", "run_task", "aggregate", "host_slots", "task_threads",
            "DEFAULT_MAX_TASKS"]
 
 DEFAULT_MAX_TASKS = 2000
@@ -161,13 +164,44 @@ def sweep_seeds(seed: int, n: int) -> list[int]:
 _worker_registries: dict[tuple[str, ...], Registry] = {}
 
 
-def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[str]) -> dict:
-    """Run one (params, seed) task to the end in this worker; return its summary.
+def host_slots(client: Any) -> dict[str, int]:
+    """Task slots (worker threads) per host of the cluster: {host: Σ nthreads}."""
+    try:
+        workers = client.scheduler_info().get("workers", {})
+    except Exception:  # an unreachable scheduler: tasks fall back to the default
+        return {}
+    out: dict[str, int] = {}
+    for w in workers.values():
+        host = str(w.get("host", ""))
+        out[host] = out.get(host, 0) + int(w.get("nthreads", 1) or 1)
+    return out
 
-    Runs in the worker process: the registry is loaded once per process and reused, and
-    numba's on-disk cache means kernels compile at most once per machine."""
+
+def task_threads(worker_address: str | None, slots: Mapping[str, int],
+                 cores: int | None = None) -> int | None:
+    """Kernel threads for one sweep task: ``max(1, cores // slots on this host)``.
+
+    A sweep already runs one task per worker thread; when a host has at least as many
+    task slots as cores (the default LocalCluster: one single-threaded worker per core),
+    every core is busy with its own task, so each task uses 1 kernel thread — more would
+    only oversubscribe the cores (context switches, shared caches) without any speed-up,
+    and results do not depend on the thread count anyway. A host with fewer slots than
+    cores gives each task its share. ``$MATEXPLORE_THREADS`` overrides this; ``None``
+    means "the default" (no worker or unknown host)."""
+    if os.environ.get("MATEXPLORE_THREADS", "").strip() or not worker_address:
+        return None
+    from urllib.parse import urlparse
+
+    n = slots.get(urlparse(worker_address).hostname or "", 0)
+    if n <= 0:
+        return None
+    return max(1, (cores or os.cpu_count() or 1) // n)
+
+
+def worker_registry(plugin_dirs: Sequence[str]) -> Registry:
+    """The registry of this worker process for these plugin directories, loaded once
+    (with one BLAS thread) and installed for ``registered_activations()``."""
     from .plugins import load_registry, set_registry
-    from .runner import Run
 
     key = tuple(plugin_dirs)
     if not _worker_registries:
@@ -177,13 +211,27 @@ def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[s
     if key not in _worker_registries:
         _worker_registries[key] = load_registry(list(plugin_dirs))
     set_registry(_worker_registries[key])  # what registered_activations() sees in this task
-    run = Run(_worker_registries[key].get(experiment), dict(params)).execute()
+    return _worker_registries[key]
+
+
+def run_task(experiment: str, params: Mapping[str, Any], plugin_dirs: Sequence[str],
+             slots: Mapping[str, int] | None = None) -> dict:
+    """Run one (params, seed) task to the end in this worker; return its summary.
+
+    Runs in the worker process: the registry is loaded once per process and reused, and
+    numba's on-disk cache means kernels compile at most once per machine. ``slots`` (task
+    slots per host, :func:`host_slots`) sets the task's kernel threads (:func:`task_threads`)."""
+    from .runner import Run
+
+    registry = worker_registry(plugin_dirs)
     try:
         from distributed import get_worker
 
         worker = get_worker().address
     except (ImportError, ValueError):
         worker = "local"
+    threads = task_threads(worker if worker != "local" else None, slots or {})
+    run = Run(registry.get(experiment), dict(params), threads=threads).execute()
     return {"status": run.status, "error": run.error, "summary": run.result()["summary"],
             "worker": worker, "elapsed": run.elapsed}
 
@@ -366,13 +414,14 @@ def _execute(spec: SweepSpec, points: list[dict[str, Any]], done: list[dict[str,
         client, cluster = _connect(scheduler, workers)
     tag = uuid.uuid4().hex[:8]
     futures = {}
+    slots = host_slots(client)
     try:
         from distributed import as_completed
 
         for i, j in todo:
             params = {**spec.base, **points[i], "seed": seeds[j]}
             fut = client.submit(run_task, spec.experiment, params, list(spec.plugin_dirs),
-                                key=f"matexplore-{tag}-{i}-{j}", pure=False)
+                                slots, key=f"matexplore-{tag}-{i}-{j}", pure=False)
             futures[fut.key] = (fut, i, j)
         ac = as_completed([f for f, _, _ in futures.values()])
         while not ac.is_empty():

@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 
 from ..plugins import ExperimentEntry, Registry
 from ..session import Session, SessionError, default_session_dir
+from .audit import AuditPane
 from .browser import BrowserPane, ExperimentTree
 from .modals import ConfirmScreen, ExportScreen, HelpScreen
 from .runview import ParamForm, RunView
@@ -43,7 +44,7 @@ def _sweep_note(spec: Any, path: Path) -> str:
     return (f"sweep over\n{grid}\n{spec.seeds} seeds per point, sweep seed {spec.seed}\n"
             f"fixed:\n{fixed or '  (defaults)'}\nrecording to {path.name}")
 
-BROWSE, SESSIONS = "tab-browse", "tab-sessions"
+BROWSE, SESSIONS, AUDIT = "tab-browse", "tab-sessions", "tab-audit"
 FAST_REPLAY = 10.0
 GIL_SWITCH_INTERVAL = 0.001
 
@@ -63,6 +64,7 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("f2", "show_tab('tab-browse')", "Experiments"),
         Binding("f3", "show_tab('tab-sessions')", "Sessions"),
+        Binding("f8", "show_tab('tab-audit')", "Audit"),
         Binding("f4,ctrl+pagedown", "next_tab", "Next tab", show=False),
         Binding("ctrl+pageup", "next_tab(-1)", "Previous tab", show=False),
         Binding("ctrl+r,f5", "run", "Run"),
@@ -93,6 +95,8 @@ class MainScreen(Screen[None]):
                 yield BrowserPane(self.registry, id="browser")
             with TabPane("Sessions", id=SESSIONS):
                 yield SessionsPane(self.session_dirs, id="sessions")
+            with TabPane("Audit", id=AUDIT):
+                yield AuditPane(self.registry, self.session_dirs, id="audit")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -110,7 +114,7 @@ class MainScreen(Screen[None]):
     @property
     def active_view(self) -> RunView | None:
         active = self.tabs.active
-        if active in (BROWSE, SESSIONS, ""):
+        if active in (BROWSE, SESSIONS, AUDIT, ""):
             return None
         return self._view_of.get(active)
 
@@ -120,6 +124,8 @@ class MainScreen(Screen[None]):
             return "browse"
         if active == SESSIONS:
             return "sessions"
+        if active == AUDIT:
+            return "audit"
         view = self.active_view
         return "run" if view is not None and view.mode != "replay" else "replay"
 
@@ -148,6 +154,8 @@ class MainScreen(Screen[None]):
             self.query_one("#sessions-table", DataTable).focus()
         elif pane == BROWSE:
             self.query_one(ExperimentTree).focus()
+        elif pane == AUDIT:
+            self.query_one("#audit-table").focus()
         else:
             self.call_after_refresh(self._focus_view)
 
@@ -456,6 +464,7 @@ class MatexploreApp(App[None]):
             ("Help", "List every key", self.action_help),
             ("Experiments", "Show the experiment browser (F2)", lambda: m.action_show_tab(BROWSE)),
             ("Sessions", "Show the recorded sessions (F3)", lambda: m.action_show_tab(SESSIONS)),
+            ("Audit", "Show the claims audit (F8)", lambda: m.action_show_tab(AUDIT)),
             ("Next tab", "Switch to the next tab (F4)", m.action_next_tab),
             ("Open experiment", "Open a run tab for the highlighted experiment",
              self._open_selected),

@@ -17,7 +17,7 @@ __all__ = ["ConfirmScreen", "HelpScreen", "ExportScreen", "HELP_KEYS"]
 
 HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ("everywhere", [("F1 / ?", "this help"), ("ctrl+p", "command palette (every action)"),
-                    ("F2", "experiments tab"), ("F3", "sessions tab"),
+                    ("F2", "experiments tab"), ("F3", "sessions tab"), ("F8", "audit tab"),
                     ("F4 / ctrl+pgdn", "next tab"), ("ctrl+pgup", "previous tab"),
                     ("ctrl+w", "close the current run tab (cancels its run)"),
                     ("tab / shift+tab", "move focus"), ("ctrl+q", "quit (asks if runs are live)")]),
@@ -34,6 +34,9 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                   ("r", "rerun with the recorded params and seed; shows MATCH or DIFFER"),
                   ("x", "export tables (CSV) and summary (JSON)"), ("d", "delete (asks)"),
                   ("l", "reload the list")]),
+    ("audit", [("r", "run the highlighted claim"), ("g", "run every claim of its source"),
+               ("a", "run all claims"),
+               ("enter", "replay the claim's recorded run (or run it)")]),
 ]
 
 

@@ -4,9 +4,15 @@ the exact Wishart law of the weight step and the source's hypotheses side by sid
 
 from matexplore import hookimpl
 
+from .claims import CLAIMS
 from .experiments import CompareWeights, Depth, Settle
 
 
 @hookimpl
 def matexplore_experiments():
     return [Depth, CompareWeights, Settle]
+
+
+@hookimpl
+def matexplore_claims():
+    return list(CLAIMS)

@@ -3,6 +3,7 @@ entropy (issue 9; source: dln-riemannian-geometry-thesis)."""
 
 from matexplore import hookimpl
 
+from .claims import CLAIMS
 from .experiments import (Entropy, EntropyIdentities, FlowCheck, Geodesic, LowRank,
                           LowRankSweep)
 
@@ -10,3 +11,8 @@ from .experiments import (Entropy, EntropyIdentities, FlowCheck, Geodesic, LowRa
 @hookimpl
 def matexplore_experiments():
     return [FlowCheck, LowRank, LowRankSweep, Geodesic, Entropy, EntropyIdentities]
+
+
+@hookimpl
+def matexplore_claims():
+    return list(CLAIMS)

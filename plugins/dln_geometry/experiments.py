@@ -44,6 +44,8 @@ CORRECTION: the source's (4.18) σ̇ = −Σ^{2−2/N} diag G holds only for the
 (columns *_svd_source) and visibly disagrees. Energies: completion-diag E = Σ_i(X_ii − 1)² (4.21),
 completion E = ½Σ_{(i,j)∈I}(X_ij − ℓ_ij)² (4.24, ℓ ~ U[−2,2], |I| = sparsity), quadratic ½‖X − T‖²
 (T ~ N(0,1)). balance_error = max_p ‖W_pW_pᵀ − W_{p+1}ᵀW_{p+1}‖_F (conserved, Thm 2.1.1).
+gaussian_init_imbalance = max_p ‖W_pW_pᵀ − W_{p+1}ᵀW_{p+1}‖_F/‖W_pW_pᵀ‖_F for N iid Gaussian
+factors (Remark 2.1.3 calls such an init nearly balanced: it is ≈ 1 at any scale).
 N = ∞ has no factor-wise flow: the factor columns are null and max_abs_diff_svd compares SVD
 coordinates with the end-to-end flow. min_sigma_gap reports near-collisions of singular values
 (where SVD coordinates become stiff)."""
@@ -86,6 +88,7 @@ coordinates with the end-to-end flow. min_sigma_gap reports near-collisions of s
         x_e2e = x0
         times = np.linspace(0.0, p.t_end, p.steps + 1)
         worst = {"e2e": 0.0, "svd": 0.0, "src": 0.0, "bal": 0.0, "gap": math.inf}
+        imbalance = _gaussian_imbalance(d, depth, p.init_std, ctx.seed) if finite else None
         yield Frame(message=f"N = {_fmt_depth(depth)}: integrating three formulations",
                     total=p.steps)
         for i in range(p.steps + 1):
@@ -133,7 +136,8 @@ coordinates with the end-to-end flow. min_sigma_gap reports near-collisions of s
                                  "min_sigma_gap": _f(worst["gap"]),
                                  "final_energy_factors": e_fac, "final_energy_e2e": row[2],
                                  "final_energy_svd": row[3], "final_energy_svd_source": row[7],
-                                 "initial_energy": energy.value(x0)})
+                                 "initial_energy": energy.value(x0),
+                                 "gaussian_init_imbalance": imbalance})
         if not finite:
             yield Frame(message="N = ∞: no factor-wise flow; SVD coordinates compared with (4.1)")
 
@@ -150,6 +154,13 @@ coordinates with the end-to-end flow. min_sigma_gap reports near-collisions of s
             return (th.end_to_end(ws), ws), th.balance_error(ws)
         xs, bal, ws = fl.factor_flow(ws, energy.grad, seg)
         return (xs[-1], ws), float(bal[-1])
+
+
+def _gaussian_imbalance(d: int, depth: float, std: float, seed: int) -> float:
+    """Relative imbalance of N iid N(0, std²) d×d factors (Remark 2.1.3), drawn from a
+    generator of its own so the run's other draws are unchanged."""
+    rng = np.random.default_rng([seed, 213])
+    return th.relative_imbalance([std * rng.standard_normal((d, d)) for _ in range(int(depth))])
 
 
 # ===================================================================== low-rank attraction
@@ -496,7 +507,9 @@ class EntropyIdentities(Experiment):
   5-point central finite difference of S (h = 1e-3, Richardson-extrapolated), relative to max|∇S|;
 • the stable form Σ_{j≠i} (φ(r) − φ(r/N)/N)/σ_i vs the printed (corrected) formula, relative to
   its largest term max|σ_i/(σ_i² − σ_j²)| (the printed form cancels such terms).
-All errors should be at rounding level (≲ 1e-10)."""
+All errors should be at rounding level (≲ 1e-10).
+lemma_4_3_6_2_holds: 1 if g(σ_i, σ_j) > g(σ_j, σ_i) for every pair σ_i > σ_j of every trial
+(Lemma 4.3.6(2), g of 4.56); the opposite holds (g_2_1 = g(2, 1) < g_1_2 = g(1, 2))."""
     params = {
         "d": Int(6, ge=2, le=50, help="number of singular values"),
         "depth": Int(math.inf, ge=2, le=1000, allow_inf=True, help=_DEPTH_HELP),
@@ -511,6 +524,7 @@ All errors should be at rounding level (≲ 1e-10)."""
         d, depth = p.d, p.depth
         worst = {"scaling": 0.0, "vandermonde": 0.0, "derivative": 0.0, "grad_forms": 0.0}
         inf = math.isinf(depth)
+        lemma_all = True
         for trial in range(p.trials):
             if ctx.cancelled:
                 return
@@ -520,6 +534,10 @@ All errors should be at rounding level (≲ 1e-10)."""
             shift_th = th.entropy_scaling_shift(d, depth, a)
             grad = th.entropy_grad(s, depth)
             fd = _fd5_grad(lambda x: th.entropy(x, depth), s, 1e-3)
+            order = np.argsort(s)[::-1]
+            lemma_ok = all(th.g_pair(s[i], s[j]) > th.g_pair(s[j], s[i])
+                           for a, i in enumerate(order) for j in order[a + 1:] if s[i] > s[j])
+            lemma_all = lemma_all and lemma_ok
             errs = {"scaling": abs(shift - shift_th),
                     "vandermonde": abs(th.entropy_vandermonde(s) - th.entropy(s, depth)) if inf
                     else None,
@@ -537,7 +555,9 @@ All errors should be at rounding level (≲ 1e-10)."""
                                  "max_derivative_error": worst["derivative"],
                                  "max_grad_forms_error": worst["grad_forms"],
                                  "max_error": max(worst.values()),
-                                 "shift_theory": shift_th, "shift_measured": shift})
+                                 "shift_theory": shift_th, "shift_measured": shift,
+                                 "lemma_4_3_6_2_holds": int(lemma_all),
+                                 "g_2_1": th.g_pair(2.0, 1.0), "g_1_2": th.g_pair(1.0, 2.0)})
 
 
 def _largest_term(s: np.ndarray) -> float:

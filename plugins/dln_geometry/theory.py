@@ -114,6 +114,22 @@ def balance_error(ws: list[np.ndarray]) -> float:
     return float(max(errs, default=0.0))
 
 
+def relative_imbalance(ws: list[np.ndarray]) -> float:
+    """max_p ‖W_pW_pᵀ − W_{p+1}ᵀW_{p+1}‖_F / ‖W_pW_pᵀ‖_F: scale-free distance from the
+    balanced manifold (Remark 2.1.3 calls iid N(0, σ²) factors nearly balanced; for
+    them this is ≈ 1 at every σ and d)."""
+    errs = [np.linalg.norm(ws[p] @ ws[p].T - ws[p + 1].T @ ws[p + 1])
+            / np.linalg.norm(ws[p] @ ws[p].T) for p in range(len(ws) - 1)]
+    return float(max(errs, default=0.0))
+
+
+def g_pair(si: float, sj: float) -> float:
+    """g(σ_i, σ_j) = σ_i/(σ_i² − σ_j²) − σ_i⁻¹/(log σ_i² − log σ_j²) (4.56), σ_i ≠ σ_j:
+    the pair term of ∂S_∞/∂σ_i. Lemma 4.3.6(2) claims g(σ_i, σ_j) > g(σ_j, σ_i) for
+    σ_i > σ_j; the opposite holds (g(2, 1) = 0.306 < g(1, 2) = 0.388)."""
+    return si / (si * si - sj * sj) - 1.0 / (si * (math.log(si * si) - math.log(sj * sj)))
+
+
 def end_to_end(ws: list[np.ndarray]) -> np.ndarray:
     """X = W_N ⋯ W_1."""
     x = ws[0]

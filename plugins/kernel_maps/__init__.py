@@ -4,6 +4,7 @@ infinite-width theory against finite-width Monte-Carlo (issue 5)."""
 from matexplore import hookimpl
 
 from .activations import BUILTIN
+from .claims import CLAIMS
 from .experiments import Atlas, FixedPoint, KernelFunction
 
 
@@ -15,3 +16,8 @@ def matexplore_experiments():
 @hookimpl
 def matexplore_activations():
     return list(BUILTIN.values())
+
+
+@hookimpl
+def matexplore_claims():
+    return list(CLAIMS)

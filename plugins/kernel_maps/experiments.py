@@ -7,16 +7,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from matexplore import (Bool, Choice, Compare, Experiment, ExperimentError, Float, FloatList,
-                        Frame, Int, Plot, RunContext, Table, registered_activations)
+from matexplore import (Bool, Check, Choice, Compare, Experiment, ExperimentError, Float,
+                        FloatList, Frame, Int, Plot, RunContext, RunningStats, Table,
+                        registered_activations)
 from matexplore.params import Params
 
 from . import theory as th
-from .activations import CODES, DEFAULT_SLOPE, is_builtin, kernel_map
+from .activations import DEFAULT_SLOPE, kernel_map
 
 MAX_MATRIX_WIDTH = 2048
-_GRAM_CHUNK = 1 << 18   # pairs × width per numba call (~5 ms)
-_MATRIX_CHUNK = 1 << 21  # pairs × width² per numba call (~30 ms)
+_GRAM_CHUNK = 1 << 17   # pairs × width per chunk (~2 ms per call)
+_MATRIX_CHUNK = 1 << 21  # pairs × width² per chunk (~10 ms)
+#: 2: Generator streams per chunk (ctx.map_chunks) instead of numba's legacy RNG in the
+#: Monte-Carlo of fixed-point and kernel; for all three, κ/κ' by quadrature split at the
+#: activation's kinks (~1e-14) and c1_sq = κ'(0) from the same source as κ.
+VERSION = "2"
 
 
 def _activation_param() -> Choice:
@@ -98,13 +103,34 @@ The deviation is O(1/√d) per layer and accumulates with depth.
         "sampler": Choice(["gram", "matrix"], default="gram",
                           help="gram: exact bivariate-normal shortcut; matrix: explicit W"),
     }
+    version = VERSION
     plot = Plot(table="layers", x="layer", y=("rho_theory", "rho_mc"),
                 title="ρ_ℓ: infinite-width theory vs finite-width Monte-Carlo")
     compare = (Compare("ρ_L (last layer)", theory="rho_L_theory", measured="rho_L_mc",
-                       se="rho_L_se"),
+                       se="rho_L_se",
+                       help="ρ_L = κ^L(ρ_0) (infinite width) vs the mean of ρ̂_L = "
+                            "cos(h_Lˣ, h_Lʸ) over `pairs` networks of width d, ± SE"),
                Compare("rate vs κ'(ρ*)", theory="kappa_prime_rho_star",
-                       measured="rate_empirical"),
-               Compare("β needed vs β = κ'(ρ*)", theory="beta_kstar", measured="beta_need"))
+                       measured="rate_empirical", tol=0.05,
+                       help="|ρ_L − ρ*|/|ρ_{L−1} − ρ*| of the theory trajectory → κ'(ρ*) "
+                            "as L → ∞ (geometrically when κ'(ρ*) < 1; 1 − O(1/L) when "
+                            "κ'(ρ*) = 1, e.g. ReLU); ✓ within 5 %"),
+               Compare("β needed vs β = κ'(ρ*)", theory="beta_kstar", measured="beta_need",
+                       source="beta_A",
+                       help="β_need = sup_ρ R(ρ), R = [|κ(ρ)−ρ*|/(1−|κ(ρ)|)]/[|ρ−ρ*|/"
+                            "(1−|ρ|)] (the smallest β the bound allows) vs β = κ'(ρ*); "
+                            "source says: β_A (κ(0) = 0 ⇒ 1/κ'(1), else max{1 − c_0², "
+                            "κ'(ρ*), 1/κ'(1)}). A β below β_need makes the bound fail"))
+    checks = tuple(
+        Check(f"bound {name}", holds=f"bound_{key}_holds", detail=f"worst_ratio_{key}",
+              detail_label="worst ratio",
+              help=f"|ρ_ℓ − ρ*| ≤ |ρ_0 − ρ*|/(1 − |ρ_0|)·β^ℓ at every layer with β = {beta}; "
+                   "worst ratio = max_ℓ |ρ_ℓ − ρ*| / bound_ℓ")
+        for name, key, beta in (
+            ("A (source, stated first)", "A", "β_A"),
+            ("B (source, end of proof)", "B", "max{1 − c_0², 1 − ρ*, κ'(ρ*)}"),
+            ("β = κ'(ρ*)", "kstar", "κ'(ρ*)"),
+            ("β = β_need", "need", "β_need")))
 
     def run(self, p: Params, ctx: RunContext) -> Iterator[Frame]:
         if p.sampler == "matrix" and p.width > MAX_MATRIX_WIDTH and p.pairs > 0:
@@ -117,7 +143,7 @@ The deviation is O(1/√d) per layer and accumulates with depth.
         mc = None
         if p.pairs > 0 and act is not None:
             yield Frame(message="compiling kernels…")
-            mc = _FiniteWidth(act, km, p, ctx)
+            mc = _FiniteWidth(km, p, ctx)
         cols = ["layer", "rho_theory", "rho_mc", "rho_mc_se", "dist_theory", "bound_A",
                 "bound_B", "bound_kstar", "bound_need", "z"]
         for ell in range(p.depth + 1):
@@ -178,49 +204,40 @@ def _fixed_point_theory(km: th.KernelMap, rho0: float, depth: int) -> dict:
 
 
 class _FiniteWidth:
-    """The finite-width Monte-Carlo, one layer per :meth:`step` (chunked numba calls)."""
+    """The finite-width Monte-Carlo, one layer per :meth:`step`.
 
-    def __init__(self, act, km: th.KernelMap, p: Params, ctx: RunContext) -> None:
+    The (pairs × d) state lives here; each layer is one ``ctx.map_chunks`` pass over
+    chunks of pairs (each chunk with its own Generator, ``ctx.threads`` at once), so the
+    result depends only on the params and the seed."""
+
+    def __init__(self, km: th.KernelMap, p: Params, ctx: RunContext) -> None:
         from . import kernels as kn  # numba is imported only when a run starts
 
-        self.kn, self.km, self.ctx = kn, km, ctx
-        self.builtin = is_builtin(act)
-        self.code = CODES.get(act.name, -1)
-        self.slope = float(p.slope)
-        self.shift = km.mean if km.centered else 0.0
-        self.scale = math.sqrt(km.scale)
-        d = p.width
-        per = _GRAM_CHUNK // d if p.sampler == "gram" else _MATRIX_CHUNK // (d * d)
-        self.chunks = [slice(i, min(i + max(per, 1), p.pairs))
-                       for i in range(0, p.pairs, max(per, 1))]
-        self.hx = np.empty((p.pairs, d))
-        self.hy = np.empty((p.pairs, d))
-        for sl, seed in zip(self.chunks, ctx.child_seeds(len(self.chunks))):
-            kn.init_pairs(int(seed), p.rho0, self.hx[sl], self.hy[sl])
-        if self.builtin:
-            self.layer = kn.gram_layer if p.sampler == "gram" else kn.matrix_layer
-        else:
-            self.layer = kn.gram_post if p.sampler == "gram" else kn.matrix_post
+        self.ctx, self.pairs = ctx, p.pairs
+        # φ = (f − shift)/scale: f applied by NumPy, shift and scale inside the kernel
+        self.phi = (km.fn, km.mean if km.centered else 0.0, math.sqrt(km.scale))
+        gram = p.sampler == "gram"
+        self.layer = kn.gram_chunk if gram else kn.matrix_chunk
+        self.per = max(1, (_GRAM_CHUNK // p.width) if gram else (_MATRIX_CHUNK // p.width**2))
+        self.hx = np.empty((p.pairs, p.width))
+        self.hy = np.empty((p.pairs, p.width))
+        for _ in ctx.map_chunks(kn.init_pairs, p.pairs, self.per, float(p.rho0),
+                                rows=(self.hx, self.hy)):
+            pass
 
     def step(self) -> tuple[float, float | None]:
         """Advance every pair by one layer; return (mean ρ̂, standard error)."""
-        rho = np.empty(self.hx.shape[0])
-        for sl, seed in zip(self.chunks, self.ctx.child_seeds(len(self.chunks))):
-            if self.ctx.cancelled:
-                break
-            hx, hy = self.hx[sl], self.hy[sl]
-            if self.builtin:
-                rho[sl] = self.layer(hx, hy, int(seed), self.code, self.slope, self.shift,
-                                     self.scale)
-            else:
-                rho[sl] = self.layer(self.km.phi(hx), self.km.phi(hy), int(seed), hx, hy)
-        n = len(rho)
-        se = float(np.std(rho, ddof=1) / math.sqrt(n)) if n > 1 else None
-        return float(np.mean(rho)), se
+        stats = RunningStats()
+        for _, rho in self.ctx.map_chunks(self.layer, self.pairs, self.per, *self.phi,
+                                          rows=(self.hx, self.hy)):
+            stats.add(rho)
+        se = float(stats.se)
+        return float(stats.mean), (se if math.isfinite(se) else None)
 
 
 class Atlas(Experiment):
     id = "kernel-maps.atlas"
+    version = VERSION
     title = "Atlas of activations: κ(0), c_1², ρ*, κ'(ρ*), κ'(1), β candidates, regime"
     description = _MATH + """
 One row per registered activation (built-in and from other plugins). The bounds
@@ -292,13 +309,20 @@ against κ'(1): for ReLU it converges slowly (c_k² ~ k^{−5/2}).
         "samples": Int(20_000, ge=0, le=10_000_000, help="Monte-Carlo draws per ρ (0 = none)"),
         "K": Int(20, ge=1, le=200, help="number of Hermite coefficients c_k²"),
     }
+    version = VERSION
     plot = Plot(table="kernel", x="rho", y=("kappa", "kappa_mc", "diagonal"),
                 title="κ(ρ) vs the diagonal (cobweb) and Monte-Carlo")
     compare = (Compare("κ(0) = c_0²: 2-D vs 1-D quadrature", theory="kappa_0",
-                       measured="c0_sq"),
+                       measured="c0_sq", tol=1e-10,
+                       help="κ(0) = E[φ(u)]E[φ(v)] (closed form or 2-D quadrature at ρ = 0) "
+                            "vs c_0² = (E φ(g))² by 1-D quadrature; equal up to quadrature "
+                            "error"),
                Compare("κ'(1) vs truncated Σ k c_k²", theory="kappa_prime_1",
-                       measured="kappa_prime_1_truncated"),
-               Compare("Σ c_k² (K terms) vs 1", theory="one", measured="hermite_sum"))
+                       measured="kappa_prime_1_truncated",
+                       help="κ'(1) = E φ'(g)² = Σ_k k c_k²; the sum over k < K converges "
+                            "slowly when φ has a kink (ReLU: c_k² ~ k^{−5/2}), so no mark"),
+               Compare("Σ c_k² (K terms) vs 1", theory="one", measured="hermite_sum",
+                       help="Σ_k c_k² = κ(1) = 1 (Parseval); 1 − Σ_{k<K} c_k² is tail_mass"))
 
     def run(self, p: Params, ctx: RunContext) -> Iterator[Frame]:
         act, km = _resolve(p)
@@ -322,7 +346,7 @@ against κ'(1): for ReLU it converges slowly (c_k² ~ k^{−5/2}).
                 return
             k = km.kappa(float(rho))
             mean, se = _kernel_mc(km, float(rho), p.samples, ctx) if do_mc else (None, None)
-            z = (mean - k) / se if se else None
+            z = (mean - k) / se if se and math.isfinite(se) else None
             worst = max(worst, abs(z)) if z is not None else worst
             yield Frame(step=i, total=p.points,
                         tables={"kernel": Table(cols, [[float(rho), k, mean, se,
@@ -334,19 +358,20 @@ against κ'(1): for ReLU it converges slowly (c_k² ~ k^{−5/2}).
                                             "kernel): kappa_mc is null"})
 
 
+def _phi_products(rng: np.random.Generator, n: int, phi, rho: float) -> np.ndarray:
+    """φ(u)φ(v) for n draws of u = z₁, v = ρz₁ + √(1 − ρ²)z₂ (one chunk)."""
+    u = rng.standard_normal(n)
+    v = rho * u + math.sqrt(max(0.0, 1 - rho * rho)) * rng.standard_normal(n)
+    return phi(u) * phi(v)
+
+
 def _kernel_mc(km: th.KernelMap, rho: float, n: int, ctx: RunContext
                ) -> tuple[float, float]:
-    """Mean and standard error of φ(u)φ(v) over n draws with corr(u, v) = ρ (chunked)."""
-    s1 = s2 = 0.0
-    done = 0
-    while done < n and not ctx.cancelled:
-        m = min(200_000, n - done)
-        u = ctx.rng.standard_normal(m)
-        v = rho * u + math.sqrt(max(0.0, 1 - rho * rho)) * ctx.rng.standard_normal(m)
-        prod = km.phi(u) * km.phi(v)
-        s1, s2, done = s1 + prod.sum(), s2 + (prod * prod).sum(), done + m
-    if done == 0:
+    """Mean and standard error of φ(u)φ(v) over n draws with corr(u, v) = ρ (chunks of
+    200 000 on their own Generator streams, ``ctx.threads`` at once)."""
+    stats = RunningStats()
+    for _, prod in ctx.map_chunks(_phi_products, n, 200_000, km.phi, rho):
+        stats.add(prod)
+    if stats.count == 0:
         return math.nan, math.nan
-    mean = s1 / done
-    var = max(s2 / done - mean * mean, 0.0) * done / max(done - 1, 1)
-    return float(mean), float(math.sqrt(var / done))
+    return float(stats.mean), float(stats.se)

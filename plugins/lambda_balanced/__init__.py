@@ -2,6 +2,7 @@
 
 from matexplore import hookimpl
 
+from .claims import CLAIMS
 from .experiments import EXPERIMENTS
 
 
@@ -9,3 +10,9 @@ from .experiments import EXPERIMENTS
 def matexplore_experiments():  # type: ignore[no-untyped-def]
     """The seven λ-balanced experiments (closed forms vs gradient descent)."""
     return EXPERIMENTS
+
+
+@hookimpl
+def matexplore_claims():  # type: ignore[no-untyped-def]
+    """Claims of the λ-balanced thesis, checked by these experiments."""
+    return list(CLAIMS)

@@ -98,7 +98,10 @@ Feasibility (corrected Thm 3.4.1): λ > 0 needs nh ≤ no, λ < 0 needs nh ≤ n
 The thesis also demands min(ni,no) ≤ nh ≤ max(ni,no) and "no > ni ⇒ λ > 0", which wrongly
 rejects e.g. (3, 3, 5) with λ = −0.7; `source_rule_accepts` shows its verdict.
 Thm 4.1.1 prints the extra block as −√|λ| I_{max(0,no−ni)} (wrong sign and size).
-Summary: balance_error = ‖B − λI‖_F, product_error = ‖W2W1 − target‖_F, λ* = Tr(B)/nh."""
+Summary: balance_error = ‖B − λI‖_F, product_error = ‖W2W1 − target‖_F, λ* = Tr(B)/nh
+(lam_star_source = Tr(B): Thm 4.5.1 as stated, without the 1/nh); extra_block_size = nh − m
+hidden directions carry the ±√|λ| block, Thm 4.1.1 prints max(0, no − ni)
+(extra_block_size_source)."""
     params = {**_dims(3, 3, 5),
               "lam": Float(-0.7, ge=-1e4, le=1e4, help="balance λ"),
               "sigma": Float(1.0, gt=0, le=100, help="scale σ of the Gaussian draw"),
@@ -129,7 +132,10 @@ Summary: balance_error = ‖B − λI‖_F, product_error = ‖W2W1 − target�
                     summary={"balance_error": float(np.linalg.norm(b - lam * np.eye(nh))),
                              "product_error": float(np.linalg.norm(w2 @ w1 - target)),
                              "lam": lam, "lam_star": th.best_fit_lambda(b), "zero": 0.0,
-                             "source_rule_accepts": th.source_rule_accepts(ni, nh, no, lam)})
+                             "source_rule_accepts": th.source_rule_accepts(ni, nh, no, lam),
+                             "lam_star_source": float(np.trace(b)),
+                             "extra_block_size": nh - m,
+                             "extra_block_size_source": max(0, no - ni)})
 
 
 # ----------------------------------------------------------------------------------------
@@ -214,7 +220,8 @@ t/τ; once it overflows or its error estimate ε·cond(bracket) exceeds 1e-6 (ne
 loss_theory and qq_max_abs_err are null (summary riccati_overflow_step = first such step).
 loss = ½‖W2W1 − Σ‖²_F.  Tables qq_gd / qq_theory hold the current QQᵀ (rows/cols 0..ni−1:
 W1ᵀW1, then W2W2ᵀ) as a text heat-map.  Extra task singular values beyond the list
-continue by halving the last one."""
+continue by halving the last one.  max_qq_err_source: the printed Z M Zᵀ (no inverse) vs GD
+(stable form only, else null)."""
     params = {**_dims(),
               "lam": Float(0.5, ge=-1e3, le=1e3, help="balance λ"),
               "sigma": Float(0.5, gt=0, le=100, help="init scale σ"),
@@ -235,7 +242,7 @@ continue by halving the last one."""
         theory = QQTheory(w1, w2, sigma, lam)
         yield Frame(message=f"closed form: {theory.form}", summary={"form": theory.form,
                                                                      "riccati_overflow_step": None})
-        max_err, overflow = 0.0, None
+        max_err, max_src, overflow = 0.0, 0.0, None
         marks = _log_steps(p.steps, p.log_every)
         for i, k in enumerate(marks):
             if ctx.cancelled:
@@ -255,6 +262,9 @@ continue by halving the last one."""
                             summary={"riccati_overflow_step": k})
             err = None if qq_th is None else float(np.abs(qq_gd - qq_th).max())
             max_err = max(max_err, err) if err is not None else max_err
+            if theory.form == "stable":
+                src = float(np.abs(qq_gd - theory.qq.source_form(k * p.eta)).max())
+                max_src = max(max_src, src)
             l_gd = th.loss(w2 @ w1, sigma)
             l_th = None if qq_th is None else th.loss(th.qq_blocks(qq_th, ni)["w2w1"], sigma)
             tables = {"trajectory": Table(["step", "loss_gd", "loss_theory", "qq_max_abs_err"],
@@ -264,7 +274,9 @@ continue by halving the last one."""
                 tables["qq_theory"] = _heatmap(qq_th)
             yield Frame(step=k, total=p.steps, tables=tables,
                         summary={"max_qq_err": max_err, "final_loss_gd": l_gd,
-                                 "final_loss_theory": l_th})
+                                 "final_loss_theory": l_th,
+                                 "max_qq_err_source": (max_src if theory.form == "stable"
+                                                       else None)})
 
 
 # ----------------------------------------------------------------------------------------
@@ -452,7 +464,9 @@ n_iσ_i⁴ (j ≠ k), Var(B_jj) = 2× that (the thesis' 4× is wrong — column 
 α_out for W_{i+1}; the thesis defines α/n but tabulates α², and its Scaled variance shows α²
 where α⁴ belongs).  Monte Carlo over `draws` independent pairs; per-draw statistics (mean of
 B_jj, mean of B_jk² over j < k, mean of (B_jj − grand mean)²) give the standard errors
-(columns *_se).  Sizes (40, 200, 80): means −0.6, 0.2381, −1.2, 0 (α_in² = 0.4, α_out = 1)."""
+(columns *_se).  Summary mean_alpha_definition_scaled: E[B_jj] with the thesis' definition
+σ² = α/n; var_offdiag_alpha_squared_scaled: Table 3.2's Scaled variance with α² for α⁴.
+Sizes (40, 200, 80): means −0.6, 0.2381, −1.2, 0 (α_in² = 0.4, α_out = 1)."""
     params = {"sizes": IntList([40, 200, 80], ge=1, le=2000, min_len=3, max_len=3,
                                help="n_i, n_{i+1}, n_{i+2}"),
               "alpha_in": Float(math.sqrt(0.4), gt=0, le=100, help="Scaled scheme α_i"),
@@ -476,12 +490,17 @@ B_jj, mean of B_jk² over j < k, mean of (B_jj − grand mean)²) give the stand
                             f"{key}_se": stats[key][1]})
             row["var_diag_source"] = moments["var_diag_source"]
             low = scheme.lower()
+            extra = {}
+            if scheme == "Scaled":
+                extra = {f"{k}_scaled": v for k, v in
+                         th.scaled_source_moments(p.sizes, p.alpha_in, p.alpha_out).items()}
             yield Frame(step=idx + 1, total=len(th.SCHEMES),
                         message=f"{scheme} done ({idx + 1} / {len(th.SCHEMES)} schemes)",
                         tables={"inits": Table(list(row), [list(row.values())])},
                         summary={f"{k}_{low}": row[k] for k in
                                  ("mean_theory", "mean_mc", "mean_se", "var_offdiag_theory",
-                                  "var_offdiag_mc", "var_diag_theory", "var_diag_mc")})
+                                  "var_offdiag_mc", "var_diag_theory", "var_diag_mc")}
+                        | extra | {"zero": 0.0})
 
     def _mc(self, p: Params, ctx: RunContext, scheme: str) -> Iterator[Frame]:
         n0, n1, n2 = p.sizes

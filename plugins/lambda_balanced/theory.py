@@ -286,6 +286,15 @@ class StableQQ:
         self.bbt = binv @ binv.T
 
     def __call__(self, u: float) -> np.ndarray:
+        z, m = self._zm(u)
+        return z @ np.linalg.solve(m, z.T)
+
+    def source_form(self, u: float) -> np.ndarray:
+        """Z M Zᵀ, the form as the thesis prints it (Thm 3.3.1, eq 2.30: M⁻¹ missing)."""
+        z, m = self._zm(u)
+        return z @ m @ z.T
+
+    def _zm(self, u: float) -> tuple[np.ndarray, np.ndarray]:
         e = np.exp(-self.k * u)
         g = e[:, None] * self.ctbt * e[None, :]
         z = np.vstack([self.v_t @ (np.diag(self.pm) - self.pp[:, None] * g),
@@ -294,7 +303,7 @@ class StableQQ:
         ebc = e[:, None] * self.ctbt.T
         m = (4.0 * e[:, None] * self.bbt * e[None, :] + np.diag(one_minus)
              + ebc @ (one_minus[:, None] * ebc.T))
-        return z @ np.linalg.solve(m, z.T)
+        return z, m
 
 
 def qq_stable(w1: np.ndarray, w2: np.ndarray, sigma: np.ndarray, lam: float,
@@ -392,3 +401,15 @@ def init_moments(scheme: str, sizes: Sequence[int], alpha_in: float = 1.0,
     off = n2 * v1 * v1 + n0 * v0 * v0
     return {"mean": n2 * v1 - n0 * v0, "var_offdiag": off, "var_diag": 2.0 * off,
             "var_diag_source": 4.0 * off}
+
+
+def scaled_source_moments(sizes: Sequence[int], alpha_in: float, alpha_out: float
+                          ) -> dict[str, float]:
+    """The Scaled scheme as the thesis writes it (§3.1): its definition σ² = α/fan_in gives
+    E[B_jj] = n_{i+2}α_{i+1}/n_{i+1} − α_i (``mean_alpha_definition``), and Table 3.2 prints
+    Var(B_jk) with α² where α⁴ belongs: (n_{i+2}α_{i+1}²/n_{i+1}² + α_i²/n_i)
+    (``var_offdiag_alpha_squared``). The tabulated scheme (σ² = α²/fan_in) is
+    :func:`init_variances`."""
+    n0, n1, n2 = sizes
+    return {"mean_alpha_definition": n2 * alpha_out / n1 - alpha_in,
+            "var_offdiag_alpha_squared": n2 * alpha_out ** 2 / n1 ** 2 + alpha_in ** 2 / n0}

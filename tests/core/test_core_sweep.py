@@ -19,7 +19,8 @@ from matexplore.params import ParamError
 from matexplore.plugins import load_registry
 from matexplore.runner import Run
 from matexplore.session import Recording, read_session
-from matexplore.sweep import SweepSpec, make_sweep, parse_grid, sweep_seeds
+from matexplore.sweep import (SweepSpec, host_slots, make_sweep, parse_grid, sweep_seeds,
+                              task_threads)
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +189,22 @@ def test_theory_column_uses_the_first_compare_row():
                    Compare("source", theory="m_source", measured="m"))
 
     assert primary_theory(E()) == {"m": "m_exact"}
+
+
+def test_task_threads_share_the_cores_of_a_host(monkeypatch):
+    monkeypatch.delenv("MATEXPLORE_THREADS", raising=False)
+    slots = {"10.0.0.1": 2, "10.0.0.2": 1}
+    assert task_threads("tcp://10.0.0.1:4000", slots, cores=2) == 1  # workers ≥ cores
+    assert task_threads("tcp://10.0.0.1:4000", slots, cores=3) == 1
+    assert task_threads("tcp://10.0.0.2:4000", slots, cores=8) == 8  # one slot, 8 cores
+    assert task_threads("tcp://10.0.0.3:4000", slots, cores=8) is None  # unknown host
+    assert task_threads(None, slots) is None
+    monkeypatch.setenv("MATEXPLORE_THREADS", "3")
+    assert task_threads("tcp://10.0.0.1:4000", slots, cores=2) is None  # env var decides
+
+
+def test_host_slots_of_the_real_local_cluster(client):
+    """The fixture's LocalCluster: 2 single-threaded workers on one host ⇒ 2 slots, so on
+    this machine (cores ≤ 2 or more) each task gets cores // 2 kernel threads."""
+    slots = host_slots(client)
+    assert sum(slots.values()) == 2 and len(slots) == 1

@@ -9,7 +9,7 @@ from matexplore import hookimpl
 from .experiments import MishMoments
 from .theory import MISH
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 @hookimpl

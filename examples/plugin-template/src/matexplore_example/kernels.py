@@ -1,12 +1,16 @@
-"""numba kernels: Monte-Carlo sums of f(g) and f(g)² for Mish.
+"""numba kernels: Monte-Carlo moments of f(g) and f(g)² for Mish.
 
-How to write a kernel that keeps the TUI responsive:
-* ``nogil=True`` releases the GIL while the kernel runs, so the UI thread keeps drawing;
+How to write a kernel that keeps the TUI responsive and uses every core it is given:
+* ``nogil=True`` releases the GIL while the kernel runs, so the UI thread keeps drawing
+  and ``ctx.map_chunks`` can run ``ctx.threads`` chunks at once;
 * ``cache=True`` compiles once per machine (the first run shows "compiling…");
-* each call does a *chunk* of work (here ~1e5 samples, a few ms), so the experiment can
-  check ``ctx.cancelled`` between calls;
-* numba has its own per-thread random state: seed it inside the kernel from a seed the
-  experiment derives with ``ctx.child_seeds`` — results then depend on the run seed only.
+* the first two arguments are the chunk's ``numpy.random.Generator`` and its number of
+  samples — ``ctx.map_chunks(kernel, total, size, *args)`` calls ``kernel(rng, n, *args)``
+  for each chunk, and numba draws from the Generator in nopython mode (NumPy's ziggurat);
+  results then depend on the run seed only, not on threads or scheduling;
+* each call does a *chunk* of work (~1e5 samples, a few ms), so cancellation is quick;
+* return per-chunk moments (count, mean, M2) and merge them in order with
+  ``RunningStats.merge_moments``.
 """
 
 from __future__ import annotations
@@ -18,15 +22,16 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def mish_sums(seed: int, n: int) -> tuple[float, float]:
-    """Return (Σ f(g_i), Σ f(g_i)²) over n standard normal draws."""
-    np.random.seed(seed)
-    s1 = 0.0
-    s2 = 0.0
-    for _ in range(n):
-        g = np.random.standard_normal()
-        sp = max(g, 0.0) + math.log1p(math.exp(-abs(g)))
+def mish_moments(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Welford mean and M2 = Σ (x − mean)² of x = (f(g), f(g)²) over n draws g ~ N(0, 1)."""
+    mean = np.zeros(2)
+    m2 = np.zeros(2)
+    for k in range(n):
+        g = rng.standard_normal()
+        sp = max(g, 0.0) + math.log1p(math.exp(-abs(g)))  # softplus, overflow-free
         f = g * math.tanh(sp)
-        s1 += f
-        s2 += f * f
-    return s1, s2
+        for j, x in enumerate((f, f * f)):
+            delta = x - mean[j]
+            mean[j] += delta / (k + 1)
+            m2[j] += delta * (x - mean[j])
+    return mean, m2
