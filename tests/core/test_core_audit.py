@@ -68,7 +68,7 @@ def test_audit_json_sessions_and_replay(claims_dir, tmp_path):
         # the verdict recomputed from the recorded session equals the live one
         again = outcome_from_session(reg.claims[cid], rec / f"{cid}.jsonl")
         assert again.verdict.to_json() == {k: c[k] for k in again.verdict.to_json()}
-        replay = mx("replay", str(rec / f"{cid}.jsonl"), "--headless", plugin_dir=claims_dir)
+        replay = mx("replay", str(rec / f"{cid}.jsonl"), "--headless", "--json", plugin_dir=claims_dir)
         assert json.loads(replay.stdout)["summary"] == session.result()["summary"]
 
 
