@@ -46,6 +46,11 @@ def __getattr__(name: str) -> object:
     return getattr(import_module(".api", __name__), name)
 
 
+def __dir__() -> list[str]:
+    """The module's names with the lazy API ones (tab completion in notebooks)."""
+    return sorted(set(globals()) | _API)
+
+
 __all__ = [
     "Result", "load", "run", "sweep",
     "Activation", "AllHold", "AllOf", "Bool", "Claim", "Close", "ErrorBelow", "Rule",
