@@ -30,7 +30,29 @@ def registered_activations() -> dict[str, Activation]:
     return dict(get_registry().activations)
 
 
+_API = {"run", "load", "sweep", "Result"}  # the notebook API (matexplore.api), loaded on use
+
+
+def __getattr__(name: str) -> object:
+    """``mx.run``, ``mx.load``, ``mx.sweep``, ``mx.Result`` without importing them (and
+    the runner, Dask, …) at ``import matexplore``. ``matexplore.sweep`` is the sweep
+    module, which is callable as :func:`matexplore.api.sweep`."""
+    if name not in _API:
+        raise AttributeError(f"module 'matexplore' has no attribute {name!r}")
+    from importlib import import_module
+
+    if name == "sweep":
+        return import_module(".sweep", __name__)
+    return getattr(import_module(".api", __name__), name)
+
+
+def __dir__() -> list[str]:
+    """The module's names with the lazy API ones (tab completion in notebooks)."""
+    return sorted(set(globals()) | _API)
+
+
 __all__ = [
+    "Result", "load", "run", "sweep",
     "Activation", "AllHold", "AllOf", "Bool", "Claim", "Close", "ErrorBelow", "Rule",
     "SourceWithinSE", "Verdict", "Cancelled", "Check", "Choice", "Chunk", "Compare", "Experiment",
     "ExperimentError", "Float", "FloatList", "Frame", "Int", "IntList", "ParamError", "Params",

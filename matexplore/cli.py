@@ -161,6 +161,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     s = sub.add_parser("tui", parents=[common], help="open the terminal UI (the default)")
+
+    s = sub.add_parser("serve", parents=[common],
+                       help="serve the terminal UI to a web browser (loopback only by default)",
+                       description="Serve the terminal UI to web browsers through textual-serve: "
+                       "each browser tab runs its own 'matexplore tui' with the same "
+                       "--plugin-dir and --sessions options. It listens on 127.0.0.1 (this "
+                       "machine only) unless you choose another --host; there is no "
+                       "authentication, so binding elsewhere lets anyone who reaches the port "
+                       "run experiments as you — that is your explicit choice.")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, loopback only; another "
+                   "address, e.g. 0.0.0.0, exposes the UI to the network: your explicit choice)")
+    s.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    s.add_argument("--public-url", metavar="URL",
+                   help="the address browsers use to reach the server, when it differs from "
+                   "http://HOST:PORT (e.g. behind a proxy)")
     return p
 
 
@@ -458,40 +474,22 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .runner import Run, draw_seed
-    from .sweep import DEFAULT_MAX_TASKS, SweepSpec, make_sweep, parse_grid
+    from .runner import Run
+    from .sweep import DEFAULT_MAX_TASKS, make_sweep, parse_grid, plan_sweep
 
     registry = _registry(args)
     entry = registry.get(args.experiment)
-    exp = entry.experiment
-    grid = parse_grid(exp, args.grid)
-    texts = _parse_sets(args.set)
-    for name in texts:
-        if name in grid:
-            raise UsageError(f"Parameter {name!r} is both fixed with --set and swept with --grid.")
-        if name == "seed":
-            raise UsageError("Use --seed for the sweep seed; task seeds derive from it.")
-    base = {k: v for k, v in resolve_params(exp.all_params(), texts=texts).items()
-            if k in texts}
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be at least 1; got {args.seeds}.")
     resume = read_session(args.resume) if args.resume else None
-    seed = args.seed
-    if seed is None:
-        recorded = (resume.header.get("sweep") or {}).get("seed") if resume else None
-        seed = recorded if isinstance(recorded, int) else draw_seed()
-    spec = SweepSpec(exp.id, grid, base, args.seeds, seed,
-                     [str(d) for d in registry.plugin_dirs])
-    limit = args.max_tasks or DEFAULT_MAX_TASKS
-    if spec.n_tasks > limit and not args.yes:
-        raise UsageError(f"This sweep has {spec.n_tasks} tasks, more than the limit of {limit}; "
-                         "pass --yes to run it anyway.")
+    spec = plan_sweep(registry, entry, parse_grid(entry.experiment, args.grid),
+                      texts=_parse_sets(args.set), seeds=args.seeds, seed=args.seed,
+                      resume=resume, max_tasks=None if args.yes else
+                      args.max_tasks or DEFAULT_MAX_TASKS)
     record = args.record or args.resume
     rewrite = args.resume is not None and Path(record).resolve() == Path(args.resume).resolve()
     recording = _recording(record, args.overwrite or rewrite)  # --resume rewrites its file
     sweep = make_sweep(entry, spec, scheduler=args.scheduler, workers=args.workers,
                        resume=resume, plot_key=args.plot)
-    run = Run(sweep, {"seed": seed}, record=recording, meta={"sweep": spec.to_json()})
+    run = Run(sweep, {"seed": spec.seed}, record=recording, meta={"sweep": spec.to_json()})
     return _execute_and_report(run, args, record=record)
 
 
@@ -573,6 +571,33 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve ``matexplore tui`` (with this command's plugin and session options) over
+    HTTP + websocket with textual-serve, until Ctrl-C."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535; got {args.port}.")
+    command = [sys.executable, "-m", "matexplore.cli", "tui"]
+    for d in args.plugin_dir:
+        command += ["--plugin-dir", str(Path(d).resolve())]
+    for d in args.sessions:
+        command += ["--sessions", str(Path(d).resolve())]
+    if args.debug:
+        command.append("--debug")
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    server = Server(shlex.join(command), host=args.host, port=args.port, title="matexplore",
+                    public_url=args.public_url or f"http://{host}:{args.port}")
+    try:
+        server.serve()
+    except OSError as exc:  # e.g. the port is taken or the address is not this machine's
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: "
+                         f"{exc.strerror or exc}.") from None
+    return EXIT_OK
+
+
 def _print_json(obj: Any) -> None:
     from .frames import to_json_value
 
@@ -581,7 +606,7 @@ def _print_json(obj: Any) -> None:
 
 COMMANDS = {"list": cmd_list, "describe": cmd_describe, "run": cmd_run, "replay": cmd_replay,
             "rerun": cmd_rerun, "plot": cmd_plot, "sweep": cmd_sweep, "audit": cmd_audit,
-            "tui": cmd_tui, None: cmd_tui}
+            "tui": cmd_tui, "serve": cmd_serve, None: cmd_tui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

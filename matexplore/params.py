@@ -25,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "ParamError",
+    "split_texts",
     "Param",
     "Int",
     "Float",
@@ -431,3 +432,10 @@ def resolve_params(specs: Mapping[str, Param], given: Mapping[str, Any] | None =
         if name not in (given or {}) and name not in (texts or {}):
             values[name] = spec.validate(name, values[name])
     return Params(values)
+
+
+def split_texts(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Keyword parameters as Python values and as command-line strings, apart: the
+    ``given`` and ``texts`` of :func:`resolve_params` (``depth=5`` or ``depth="5"``)."""
+    given = {k: v for k, v in values.items() if not isinstance(v, str)}
+    return given, {k: v for k, v in values.items() if isinstance(v, str)}

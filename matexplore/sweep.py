@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import time
+import types
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,8 +43,9 @@ from .params import ParamError, resolve_params, suggest
 from .plugins import ExperimentEntry, PluginInfo, Registry
 from .session import Session
 
-__all__ = ["SweepSpec", "parse_grid", "make_sweep", "sweep_plot", "sweep_seeds", "run_task", "aggregate",
-           "host_slots", "task_threads", "spec_text", "failed_tasks", "spec_of_session",
+__all__ = ["SweepSpec", "parse_grid", "check_grid", "plan_sweep", "make_sweep", "sweep_plot",
+           "sweep_seeds", "run_task", "aggregate", "host_slots", "task_threads",
+           "spec_text", "failed_tasks", "spec_of_session",
            "DEFAULT_MAX_TASKS"]
 
 DEFAULT_MAX_TASKS = 2000
@@ -99,6 +101,58 @@ def parse_grid(experiment: Experiment, specs: Sequence[str]) -> dict[str, list[A
             raise ParamError(f"The grid for {name!r} is empty.")
         grid[name] = [param.parse(name, part) for part in parts]
     return grid
+
+
+def check_grid(experiment: Experiment, grid: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+    """Validate a grid given as Python values (``{"depth": [2, 4]}``; strings are parsed
+    as on the command line) with the same one-sentence errors as :func:`parse_grid`."""
+    if not grid:
+        raise ParamError("A sweep needs at least one swept parameter.")
+    params = experiment.all_params()
+    out: dict[str, list[Any]] = {}
+    for name, values in grid.items():
+        if name == "seed":
+            raise ParamError("Sweep over seeds with seeds=N, not a grid over 'seed'.")
+        if name not in params:
+            raise ParamError(f"Unknown parameter {name!r} in the grid{suggest(name, list(params))}; "
+                             f"known parameters: {', '.join(params)}.")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ParamError(f"The grid for {name!r} must be a non-empty list of values.")
+        out[name] = [params[name].validate(name, v) for v in values]
+    return out
+
+
+def plan_sweep(registry: Registry, entry: ExperimentEntry, grid: dict[str, list[Any]], *,
+               given: Mapping[str, Any] | None = None, texts: Mapping[str, str] | None = None,
+               seeds: int = 8, seed: int | None = None, resume: Session | None = None,
+               max_tasks: int | None = None) -> SweepSpec:
+    """The :class:`SweepSpec` of a validated ``grid`` with fixed parameters ``given``
+    (Python values) and ``texts`` (command-line strings), as ``matexplore sweep`` and
+    :func:`matexplore.sweep` build it: a fixed parameter may not be swept and ``seed`` is
+    the sweep seed (drawn, or the one ``resume`` recorded, when None); ``max_tasks`` (None:
+    no limit) refuses larger sweeps. Errors are :class:`ParamError` sentences."""
+    from .runner import draw_seed
+
+    exp = entry.experiment
+    fixed = {**(given or {}), **(texts or {})}
+    for name in fixed:
+        if name in grid:
+            raise ParamError(f"Parameter {name!r} is both fixed and swept; give it one role.")
+        if name == "seed":
+            raise ParamError("The sweep seed is its own option (--seed, or seed=); task seeds "
+                             "derive from it.")
+    base = {k: v for k, v in resolve_params(exp.all_params(), given, texts=texts).items()
+            if k in fixed}
+    if seeds < 1:
+        raise ParamError(f"A sweep needs at least 1 seed per point; got {seeds}.")
+    if seed is None:
+        recorded = (resume.header.get("sweep") or {}).get("seed") if resume else None
+        seed = recorded if isinstance(recorded, int) else draw_seed()
+    spec = SweepSpec(exp.id, grid, base, seeds, seed, [str(d) for d in registry.plugin_dirs])
+    if max_tasks is not None and spec.n_tasks > max_tasks:
+        raise ParamError(f"This sweep has {spec.n_tasks} tasks, more than the limit of "
+                         f"{max_tasks}; pass --yes to run it anyway.")
+    return spec
 
 
 def sweep_seeds(seed: int, n: int) -> list[int]:
@@ -476,3 +530,19 @@ def spec_of_session(session: Session, registry: Registry) -> SweepSpec:
     except (ParamError, KeyError, TypeError, ValueError) as exc:
         raise ParamError(f"{session.path}: the recorded sweep is no longer valid for "
                          f"{rec.get('experiment')} ({exc})") from None
+
+
+class _SweepModule(types.ModuleType):
+    """This module, callable as :func:`matexplore.api.sweep`.
+
+    ``matexplore.sweep`` names both this module and the notebook function: importing a
+    submodule sets it as the package's attribute, so the attribute is this module — and
+    calling it runs a sweep (``mx.sweep("exp", {"depth": [2, 4]})``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from .api import sweep
+
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _SweepModule

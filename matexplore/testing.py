@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from .experiment import Experiment, check_experiment
-from .params import resolve_params
+from .params import resolve_params, split_texts
 from .plugins import ExperimentEntry, PluginInfo, Registry, get_registry, load_registry
 from .runner import Run
 
@@ -112,8 +112,7 @@ def run_experiment(experiment: str | type[Experiment] | Experiment, *,
     that fails with a traceback (a bug, not an ``ExperimentError``) raises
     ``AssertionError`` with it."""
     entry = _entry(experiment)
-    given = {k: v for k, v in params.items() if not isinstance(v, str)}
-    texts = {k: v for k, v in params.items() if isinstance(v, str)}
+    given, texts = split_texts(params)
     run = Run(entry, resolve_params(entry.experiment.all_params(), given, texts=texts),
               record=record, cancel_after=cancel_after)
     run.execute()

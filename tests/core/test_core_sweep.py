@@ -163,7 +163,7 @@ def test_cli_sweep_json_and_limits(toy_dir, tmp_path):
     assert p.returncode == 2 and "3000 tasks, more than the limit of 2000; pass --yes" in p.stderr
     p = subprocess.run([*base, "--grid", "steps=2,3", "--set", "steps=4"], capture_output=True,
                        text=True, timeout=60)
-    assert p.returncode == 2 and "both fixed with --set and swept" in p.stderr
+    assert p.returncode == 2 and "Parameter 'steps' is both fixed and swept" in p.stderr
     p = subprocess.run([*base, "--grid", "steps=2,3", "--seeds", "2", "--seed", "3",
                         "--workers", "2", "--json", "--record", str(tmp_path / "s.jsonl")],
                        capture_output=True, text=True, timeout=180)
