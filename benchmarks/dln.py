@@ -9,7 +9,7 @@ within ``--tol`` (max-abs) of a tight reference (the factor ODE (1.6), DOP853 rt
 * factor-wise gradient descent: first-order in the step η, so η is set from the error
   measured at a trial step (error ≈ Cη) and then verified (halved until it meets tol).
 
-Run:  /work/venv/bin/python benchmarks/dln.py [--d 25] [--depth 8] [--t-end 1] [--tol 1e-4]
+Run:  python benchmarks/dln.py [--d 25] [--depth 8] [--t-end 1] [--tol 1e-4]
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ the ODE must integrate the whole way.  `ric ok ≤ t` is the last of the 100 tim
 the Riccati form stays within 1e-6 of the ODE (it loses accuracy as e^{2Ku} grows).
 BLAS is pinned to one thread (OPENBLAS_NUM_THREADS=1 unless set): on this 2-core shared
 machine, threaded BLAS on ≤ 100×100 matrices oversubscribes and is 3–10× slower.
-Run: /work/venv/bin/python benchmarks/lambda_balanced.py [n ...]
+Run: python benchmarks/lambda_balanced.py [n ...]
 """
 
 from __future__ import annotations
