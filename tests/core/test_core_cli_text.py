@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -16,10 +17,20 @@ MISH = ["example.mish-moments", "--set", "chunks=3", "--set", "chunk_size=2000",
         "--set", "seed=7"]
 
 
+# The example plugin's package, loaded from its source directory: these tests must not
+# depend on it being pip-installed (CI installs it only after the suite). Where it is
+# installed too, the entry point provides the experiment and the copy is reported as a
+# duplicate — either way `example.mish-moments` is there.
+EXAMPLE_SRC = Path(__file__).resolve().parents[2] / "examples" / "plugin-template" / "src"
+
+
 def mx(*args, cwd=None):
     """``matexplore ARGS`` with a 120-column console, so rich tables never wrap."""
+    path = os.pathsep.join(p for p in (str(EXAMPLE_SRC), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "COLUMNS": "120", "MATEXPLORE_PLUGIN_PATH": str(EXAMPLE_SRC),
+           "PYTHONPATH": path}  # the package imports its own modules absolutely
     return subprocess.run([*MX, *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, env={**os.environ, "COLUMNS": "120"})
+                          cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")
