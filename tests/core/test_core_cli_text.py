@@ -7,6 +7,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,13 +23,17 @@ MISH = ["example.mish-moments", "--set", "chunks=3", "--set", "chunk_size=2000",
 # installed too, the entry point provides the experiment and the copy is reported as a
 # duplicate — either way `example.mish-moments` is there.
 EXAMPLE_SRC = Path(__file__).resolve().parents[2] / "examples" / "plugin-template" / "src"
+# Loaded from a plugin directory, its modules are named matexplore_local.*; numba's on-disk
+# cache (keyed by source file) would then hand that module name to the normal import of the
+# package in later tests. A private cache directory keeps the two apart.
+NUMBA_CACHE = tempfile.mkdtemp(prefix="matexplore-test-numba-")
 
 
 def mx(*args, cwd=None):
     """``matexplore ARGS`` with a 120-column console, so rich tables never wrap."""
     path = os.pathsep.join(p for p in (str(EXAMPLE_SRC), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "COLUMNS": "120", "MATEXPLORE_PLUGIN_PATH": str(EXAMPLE_SRC),
-           "PYTHONPATH": path}  # the package imports its own modules absolutely
+           "PYTHONPATH": path, "NUMBA_CACHE_DIR": NUMBA_CACHE}  # the package imports its own modules absolutely
     return subprocess.run([*MX, *args], capture_output=True, text=True, timeout=300,
                           cwd=cwd, env=env)
 
