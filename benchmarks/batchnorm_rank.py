@@ -14,26 +14,21 @@ Usage: python benchmarks/batchnorm_rank.py [--layers 30] [--d 1024] [--n 64]
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
 
 import numpy as np
 from numba import njit
 
+import common
 from matexplore.runner import limit_blas_threads
 from matexplore_plugins.batchnorm_rank import kernels as K
 from matexplore_plugins.batchnorm_rank.chain import BNChain
 
 
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Smallest wall time of ``repeat`` calls (after one warm-up call), in seconds."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+#: Smallest wall time of ``repeat`` calls after one warm-up call, in seconds.
+best_of = functools.partial(common.best_of, warmup=True)
 
 
 def plain_numpy_layers(d: int, n: int, layers: int, weights: str, seed: int = 0) -> float:

@@ -25,8 +25,11 @@ def rng_limit_fill(rng: np.random.Generator, out: np.ndarray) -> None:
         out[i] = rng.standard_normal()
 
 
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Smallest wall time of ``repeat`` calls of ``fn``, in seconds."""
+def best_of(fn: Callable[[], object], repeat: int = 5, *, warmup: bool = False) -> float:
+    """Smallest wall time of ``repeat`` calls of ``fn``, in seconds (after one untimed call
+    with ``warmup``: compiles numba kernels, touches fresh memory)."""
+    if warmup:
+        fn()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()

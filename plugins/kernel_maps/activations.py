@@ -18,11 +18,6 @@ from . import theory as th
 
 DEFAULT_SLOPE = 0.1
 
-#: Integer codes of the built-in activations inside the numba kernels (see kernels.py).
-CODES = {"relu": 0, "leaky_relu": 1, "tanh": 2, "erf": 3, "sin": 4, "gelu": 5, "silu": 6,
-         "elu": 7, "softplus": 8}
-
-
 def _leaky_activation(slope: float) -> Activation:
     fn, deriv = th.leaky(slope)
     k, kp = th.leaky_kernel(slope)
