@@ -43,52 +43,21 @@ def measured_text(o: ClaimOutcome) -> str:
 
 
 def render_svg(result: Mapping[str, Any], info: Mapping[str, Any] | None) -> str | None:
-    """The experiment's main plot (its ``plot`` table columns) as SVG text, or None when
-    the experiment declares no plot or its table has no numeric data."""
-    plot = (info or {}).get("plot")
-    table = (result.get("tables") or {}).get(plot["table"]) if plot else None
-    if not table or plot["x"] not in table["columns"]:
-        return None
-    cols = list(table["columns"])
-    xs = [r[cols.index(plot["x"])] for r in table["rows"]]
-    lines = []
-    for name in plot["y"]:
-        if name not in cols:
-            continue
-        pts = [(x, r[cols.index(name)]) for x, r in zip(xs, table["rows"])
-               if _num(x) and _num(r[cols.index(name)])
-               and (not plot.get("logy") or r[cols.index(name)] > 0)]
-        if pts:
-            lines.append((name, pts))
-    if not lines:
-        return None
-    return _matplotlib_svg(lines, plot)
-
-
-def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _matplotlib_svg(lines: list[tuple[str, list[tuple[float, float]]]],
-                    plot: Mapping[str, Any]) -> str:
+    """The experiment's main plot as SVG text — the same figure as ``matexplore plot``
+    (:func:`matexplore.figures.figure_for`) — or None when the experiment declares no plot
+    or its run has no data for it."""
     import io
 
     import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from .figures import FigureError, figure_for
 
-    fig = Figure(figsize=(6.0, 3.4))
-    ax = fig.add_subplot()
-    for name, pts in lines:
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name,
-                marker="." if len(pts) < 60 else None)
-    if plot.get("logy"):
-        ax.set_yscale("log")
-    ax.set_xlabel(plot["x"])
-    ax.set_title(plot.get("title") or "", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    try:
+        fig = figure_for(result, info or {})
+    except FigureError:
+        return None
+    if not any(ax.lines or ax.collections for ax in fig.axes):  # nothing numeric to draw
+        return None
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "matexplore"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})  # text as text, reproducible
