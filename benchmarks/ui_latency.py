@@ -6,8 +6,11 @@ while they stream frames into their tabs, types characters into an Input of the 
 run tab and measures for each key press the delay until the screen update that shows
 it (the first compositor update after the key whose Input holds the new text). A probe
 coroutine measures event-loop lag (how late a 10 ms sleep wakes up). Prints p50/p95/max.
+``--busy N`` also keeps N other CPU-bound processes running (at normal priority) for the
+whole measurement: the machine loaded beyond the runs, as when a build or a notebook runs
+beside the app.
 
-    python benchmarks/ui_latency.py [--keys 200] [--runs 2] [--networks 400000]
+    python benchmarks/ui_latency.py [--keys 200] [--runs 2] [--networks 400000] [--busy 1]
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
+import sys
 import time
 
 from textual import events
@@ -146,10 +151,21 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--keys", type=int, default=200)
     p.add_argument("--gap", type=float, default=0.05, help="seconds between key presses")
+    p.add_argument("--busy", type=int, default=0,
+                   help="other CPU-bound processes to run meanwhile")
     args = p.parse_args()
     args.params = {"networks": args.networks, "depth": 100, "seed": 1} \
         if args.experiment == "mlp-collapse.norms" else {}
-    asyncio.run(measure(args))
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(args.busy)]
+    try:
+        asyncio.run(measure(args))
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+    if busy:
+        print(f"(with {len(busy)} other CPU-bound process(es) running throughout)")
 
 
 if __name__ == "__main__":

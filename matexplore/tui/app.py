@@ -32,6 +32,7 @@ from ..plugins import ExperimentEntry, Registry
 from ..session import Session, SessionError, default_session_dir, session_stem
 from .audit import AuditPane
 from .browser import BrowserPane, ExperimentTree
+from .collector import CollectorPolicy
 from .modals import ConfirmScreen, ExportScreen, HelpScreen
 from .runview import ParamForm, RunView
 from .sessions import SessionsPane
@@ -283,6 +284,7 @@ class MainScreen(Screen[None]):
             self.tabs.get_tab(pane.id).label = event.view.tab_label()
         if not event.view.running and self.tabs.active == SESSIONS:
             self.query_one(SessionsPane).reload()
+        self.app.collector.runs_changed(any(v.running for v in self.views))
         self.refresh_bindings()
 
     # -- actions --------------------------------------------------------------------------
@@ -531,6 +533,7 @@ class MatexploreApp(App[None]):
         self.replay = replay
         self.replay_speed = replay_speed
         self.main = MainScreen(registry, self.session_dirs)
+        self.collector = CollectorPolicy(self.set_timer)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main
@@ -542,6 +545,9 @@ class MatexploreApp(App[None]):
         # while runs saturate the cores (measured in benchmarks/ui_latency.py).
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+    def on_ready(self) -> None:
+        self.collector.start()  # full collections must not stall the UI (see .collector)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -565,6 +571,7 @@ class MatexploreApp(App[None]):
     def on_unmount(self) -> None:
         self.main.cancel_all(timeout=1.0)
         sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
+        self.collector.stop()
 
     def save_screen(self, directory: Path | None = None) -> Path | None:
         """Save an SVG of the screen in ``directory`` (default: the current one) and say

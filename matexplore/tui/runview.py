@@ -19,7 +19,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import (Button, DataTable, Input, Label, ProgressBar, Select, Sparkline,
                              Static, Switch, TabbedContent, TabPane)
 
@@ -28,6 +30,7 @@ from ..params import Bool, Choice, Param, ParamError
 from ..plugins import ExperimentEntry
 from ..session import Recording, Session
 from ..sweep import failed_tasks, spec_text
+from .redraw import update_text
 from .sources import ReplaySource, Source
 from .summary import SummaryPanel
 
@@ -36,6 +39,9 @@ __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
 POLL_HZ = 12          # how often the view drains the run's coalescing buffer (≤ 15 Hz)
 PLOT_INTERVAL = 2.0   # seconds between redraws of the plot/tables/sparklines while streaming
                       # (a plot redraw is a few KB of terminal output: matters over SSH)
+SUMMARY_INTERVAL = 0.5  # seconds between redraws of the summary panel while streaming
+                        # (re-rendering its table costs the UI ~5 ms; digits changing
+                        # 12 times a second can't be read anyway)
 TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
 SPARK_POINTS = 400    # points shown per sparkline
 STATUS_ICONS = {"pending": "·", "running": "▶", "finished": "✓", "cancelled": "■",
@@ -60,6 +66,18 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
+class FormInput(Input):
+    """A one-line Input whose edits repaint only itself.
+
+    Textual's Input keeps the width of its text as its *virtual size*, a reactive that asks
+    for a screen layout when it changes, i.e. at every key press: a reflow and repaint of
+    the whole screen, 10–40 ms while runs stream (``benchmarks/ui_latency.py``). A compact
+    Input in the form has a fixed size (the text scrolls inside it), so that layout
+    changes nothing on screen."""
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+
+
 class ParamForm(Vertical):
     """Inputs generated from typed params, validated as the user types."""
 
@@ -79,10 +97,11 @@ class ParamForm(Vertical):
                     yield Select([(c, c) for c in spec.choices], value=spec.default,
                                  allow_blank=False, compact=True, id=f"param-{name}")
                 else:
-                    yield Input(spec.format(spec.default), compact=True, id=f"param-{name}",
-                                placeholder="random" if spec.kind == "seed" else
-                                "(empty) " + spec.allowed() if spec.kind.endswith("_list")
-                                else spec.allowed())
+                    yield FormInput(spec.format(spec.default), compact=True,
+                                    id=f"param-{name}",
+                                    placeholder="random" if spec.kind == "seed" else
+                                    "(empty) " + spec.allowed()
+                                    if spec.kind.endswith("_list") else spec.allowed())
                 yield Static("", classes="field-error", id=f"error-{name}")
                 if spec.help:
                     yield Static(spec.help, classes="field-help")
@@ -168,8 +187,8 @@ class RunView(Vertical):
         self._tables: dict[str, DataTable] = {}  # table name → its DataTable
         self._generation: dict[str, int] = {}  # bumped when a table is (re)created/replaced
         self._rendered: dict[str, tuple[int, int]] = {}  # generation, rows shown of the state
-        self._tables_dirty = self._sparks_dirty = False
-        self._last_draw = 0.0
+        self._tables_dirty = self._sparks_dirty = self._summary_dirty = False
+        self._last_draw = self._last_summary = 0.0
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -185,7 +204,7 @@ class RunView(Vertical):
                             yield Label(_on_off(True), classes="switch-state")
                     with Vertical(classes="field"):
                         yield Label("session name", classes="field-label")
-                        yield Input(placeholder="auto", compact=True, id="session-name")
+                        yield FormInput(placeholder="auto", compact=True, id="session-name")
                     with Horizontal(classes="buttons"):
                         yield Button("Run", id="run", variant="primary", compact=True)
                         yield Button("Cancel", id="cancel", variant="error", compact=True,
@@ -313,6 +332,7 @@ class RunView(Vertical):
         self._generation.clear()
         self._rendered.clear()
         self._plot_dirty = self._tables_dirty = self._sparks_dirty = False
+        self._summary_dirty, self._last_summary = False, 0.0
         self.comparison = None
         self.final_status = None
 
@@ -396,12 +416,14 @@ class RunView(Vertical):
                 self._finish()
             else:
                 self._show_running()
+            self._draw_summary(force=ended)
             self._draw_outputs(force=ended)
 
     def apply(self, frame: Frame) -> None:
-        """Fold one merged delta into the view's state and update what is cheap and always
-        visible (progress, summary); tables, sparklines and the plot are marked dirty and
-        redrawn at most every PLOT_INTERVAL, and only when their tab is showing."""
+        """Fold one merged delta into the view's state and update the progress bar; the
+        summary is marked dirty (redrawn at most every SUMMARY_INTERVAL), tables,
+        sparklines and the plot too (at most every PLOT_INTERVAL, and only when their tab
+        is showing)."""
         self.state.apply(frame)
         if frame.total is not None or frame.step is not None:
             bar = self.query_one(".progress", ProgressBar)
@@ -415,7 +437,14 @@ class RunView(Vertical):
         if frame.series:
             self._sparks_dirty = True
         if frame.summary:
+            self._summary_dirty = True
+
+    def _draw_summary(self, force: bool = False) -> None:
+        if self._summary_dirty and (force or time.monotonic() - self._last_summary
+                                    >= SUMMARY_INTERVAL):
             self.query_one(".summary", SummaryPanel).show(self.state.summary)
+            self._summary_dirty = False
+            self._last_summary = time.monotonic()
 
     def _draw_outputs(self, force: bool = False) -> None:
         """Redraw the dirty output of the visible inner tab (throttled unless forced)."""
@@ -602,7 +631,8 @@ class RunView(Vertical):
 
     def _set_status(self, text: Text, kind: str) -> None:
         line = self.query_one(".status-line", Static)
-        line.update(text)
+        if text != line.content or not line.has_class(f"-{kind}"):
+            update_text(line, text)  # changes at every poll: no screen layout for that
         for cls in ("running", "finished", "cancelled", "error", "interrupted"):
             line.set_class(cls == kind, f"-{cls}")
 

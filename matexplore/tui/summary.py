@@ -30,6 +30,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..verdicts import SummaryRow, summary_rows
+from .redraw import update_text
 
 __all__ = ["SummaryPanel", "SummaryTable", "cell", "error_cell", "mark"]
 
@@ -288,4 +289,4 @@ class SummaryPanel(Vertical):
         return text
 
     def _describe(self, index: int) -> None:
-        self.query_one(".summary-detail", Static).update(self.detail_text(index))
+        update_text(self.query_one(".summary-detail", Static), self.detail_text(index))
