@@ -3,8 +3,8 @@
 Prints, measured in one run:
 * layers/s of the plugin's QR-tracked chain (sampler full / reduced, gaussian / orthogonal)
   against a plain NumPy loop (H ← W H; rows ÷ RMS; eigvalsh(HᵀH/d)), and the ratios;
-* where one gaussian layer's time goes: drawing W, the d×d·d×n matmul, the two thin QRs,
-  the BN kernel, the eigenvalues;
+* where one gaussian layer's time goes: drawing W, the d×d·d×n matmul, the thin QR of
+  the BN step, the Cholesky log det of the weight step, the BN kernel, the eigenvalues;
 * the matmul's achieved GFLOP/s against numpy's own square-matmul throughput (the
   practical limit on this machine) and against a numba loop (why BLAS does the matmul).
 
@@ -59,24 +59,37 @@ def chain_layers(d: int, n: int, layers: int, weights: str, sampler: str,
     return layers / (time.perf_counter() - t0)
 
 
+def stepper(chain: BNChain, layers: int) -> Callable[[], None]:
+    """A run for common.interleaved_best: ``layers`` more layers of ``chain``."""
+    chain.step()  # compile, touch memory
+
+    def go() -> None:
+        for _ in range(layers):
+            chain.step()
+    return go
+
+
+def gaussian_full_rates(d: int, n: int, layers: int, repeat: int = 5) -> dict[str, float]:
+    """Layers/s of the previous and the current full Gaussian sampler on 1 and 2 threads,
+    measured interleaved (the machine's speed drifts over seconds)."""
+    def fresh(cls: type[BNChain], threads: int = 1) -> BNChain:
+        return cls(d, n, "gaussian", False, None, "full", np.random.default_rng(0), threads)
+
+    runs = {"previous": stepper(fresh(NumPyDrawChain), layers),
+            "1 thread": stepper(fresh(BNChain), layers),
+            "2 threads": stepper(fresh(BNChain, 2), layers)}
+    return {k: layers / t for k, t in common.interleaved_best(runs, repeat).items()}
+
+
 class NumPyDrawChain(BNChain):
-    """The previous full Gaussian sampler: W drawn by NumPy's bulk fill, then W·Q."""
+    """The full Gaussian sampler before issue 14: W drawn by NumPy's bulk fill, W·Q, and a
+    QR after the weight step as after the BN step."""
 
     def weight_step(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
         W = self.rng.standard_normal((self.d, self.d)) / np.sqrt(self.d)
-        q, r, dl = K.refactor(W @ self.Q)
-        self.Q, self.R = q, r @ self.R
+        dl = self._refactor_q(W @ self.Q)
         self.logdet += dl
         return dl
-
-
-def old_chain_layers(d: int, n: int, layers: int) -> float:
-    c = NumPyDrawChain(d, n, "gaussian", False, None, "full", np.random.default_rng(0))
-    c.step()
-    t0 = time.perf_counter()
-    for _ in range(layers):
-        c.step()
-    return layers / (time.perf_counter() - t0)
 
 
 @njit(cache=True, nogil=True)
@@ -109,7 +122,8 @@ def breakdown(d: int, n: int) -> dict[str, float]:
         "draw+matmul W·Q, 1 thread": best_of(lambda: K.gaussian_image(c.Q, rng, 1)),
         "draw+matmul W·Q, 2 threads": best_of(lambda: K.gaussian_image(c.Q, rng, 2)),
         "matmul W·Q": best_of(lambda: W @ c.Q),
-        "2 thin QRs (d×n)": 2 * best_of(lambda: np.linalg.qr(M)),
+        "thin QR (d×n), BN step": best_of(lambda: np.linalg.qr(M)),
+        "MᵀM + Cholesky log det": best_of(lambda: K.gram_logdet(M)),
         "BN kernel (+ Q·R)": best_of(lambda: K.bn_scale(c.Q @ c.R, c.Q, n, DQ)),
         "eigvalsh (n×n)": best_of(lambda: K.gram_eigs(c.R, d)),
         "R products + flush": best_of(lambda: K.flush_tiny(c.R @ c.R, K.FLUSH)),
@@ -128,11 +142,11 @@ def main() -> None:
     print("\n== layers per second ==")
     plain_g = plain_numpy_layers(d, n, L, "gaussian")
     plain_o = plain_numpy_layers(d, n, max(3, L // 10), "orthogonal")
+    full = gaussian_full_rates(d, n, max(3, L // 3))
     rows = [("plain NumPy loop, gaussian", plain_g, plain_g),
-            ("previous plugin full, gaussian (NumPy W draw)", old_chain_layers(d, n, L), plain_g),
-            ("plugin full, gaussian, 1 thread", chain_layers(d, n, L, "gaussian", "full"), plain_g),
-            ("plugin full, gaussian, 2 threads",
-             chain_layers(d, n, L, "gaussian", "full", 2), plain_g),
+            ("previous plugin full, gaussian (NumPy W draw)", full["previous"], plain_g),
+            ("plugin full, gaussian, 1 thread", full["1 thread"], plain_g),
+            ("plugin full, gaussian, 2 threads", full["2 threads"], plain_g),
             ("plugin reduced, gaussian", chain_layers(d, n, L, "gaussian", "reduced"), plain_g),
             ("plain NumPy loop, orthogonal (QR d×d)", plain_o, plain_o),
             ("plugin full, orthogonal (reflections)",
@@ -141,6 +155,8 @@ def main() -> None:
              chain_layers(d, n, L, "orthogonal", "reduced"), plain_o)]
     for name, rate, ref in rows:
         print(f"  {name:42s} {rate:9.1f} layers/s   ×{rate / ref:6.2f} vs plain")
+    print(f"  full gaussian vs previous (interleaved): ×{full['1 thread'] / full['previous']:.2f}"
+          f" on 1 thread, ×{full['2 threads'] / full['previous']:.2f} on 2 threads")
     print("\n== one gaussian layer (sampler full), best of 5 ==")
     parts = breakdown(d, n)
     for name, t in parts.items():

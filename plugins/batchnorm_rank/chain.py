@@ -54,17 +54,32 @@ def _finite(x: float) -> float | None:
 
 
 class BNChain:
-    """The state (Q, R, log det HᵀH) of one network and its layer step."""
+    """The state (Q, R, log det HᵀH) of one network and its layer step.
+
+    H = Q·R always; Q has orthonormal columns except between a full Gaussian weight step
+    and the BN step that follows it (``q_logdet`` = log det QᵀQ, 0 when orthonormal).
+    That weight step does not re-factorise: for M = W·Q (well conditioned when d ≥ 4m,
+    κ(M) ≤ 3), Δ log det = log det MᵀM = 2 Σ log L_ii from the Cholesky factor of the m×m
+    Gram MᵀM (exact to rounding at that conditioning), and Q ← M. The BN step's QR of
+    D·M then restores Q and gives Δ_BN = log det((DM)ᵀDM) − log det MᵀM: one Householder
+    QR per layer instead of two."""
 
     def __init__(self, d: int, n: int, weights: str, center: bool, act: ArrayFn | None,
-                 sampler: str, rng: np.random.Generator, threads: int = 1) -> None:
+                 sampler: str, rng: np.random.Generator, threads: int = 1,
+                 layers: int | None = None) -> None:
+        """``layers``: how many steps will run, if known (the full Gaussian sampler draws
+        the next W ahead while a layer is computed, never beyond the last layer)."""
         self.d, self.n, self.weights, self.sampler, self.act, self.rng = (
             d, n, weights, sampler, act, rng)
         self.threads = threads
+        self.gaussian = K.GaussianWeights(rng, d, threads, layers) \
+            if (weights, sampler) == ("gaussian", "full") else None
         self.P = centring_basis(n) if center else None
         self.m = n - 1 if center else n
         H0 = rng.standard_normal((d, n))
         self.Q, self.R, self.logdet = K.refactor(self._to_state(H0))
+        self.q_logdet = 0.0
+        self.orthonormal = True
         self.layer = 0
 
     def _to_state(self, H: np.ndarray) -> np.ndarray:
@@ -75,14 +90,33 @@ class BNChain:
         H = self.Q @ self.R
         return H @ self.P.T if self.P is not None else H
 
+    def _refactor_q(self, M: np.ndarray) -> float:
+        """Q ← Q'' of M = Q''R'' with R ← R''R, where H = M·R; returns Δ log det."""
+        q, r, total = K.refactor(M)
+        dl = total - self.q_logdet
+        self.Q, self.R, self.q_logdet, self.orthonormal = q, r @ self.R, 0.0, True
+        return dl
+
+    def orthonormalise(self) -> None:
+        """Make Q orthonormal again (H and log det unchanged)."""
+        if not self.orthonormal:
+            self._refactor_q(self.Q)
+
     def weight_step(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
         """H → W·H; returns Δ log det = log det((WQ)ᵀWQ) (None if cancelled meanwhile)."""
-        M = K.weight_image(self.Q, self.rng, self.weights, self.sampler, cancelled,
-                           self.threads)
-        if M is None:
-            return None
-        q, r, dl = K.refactor(M)
-        self.Q, self.R = q, r @ self.R
+        self.orthonormalise()
+        if self.gaussian is not None:
+            M = self.gaussian.image(self.Q)
+            dl = K.gram_logdet(M) if self.d >= 4 * self.m else None
+            if dl is not None:  # H = M·R: the BN step re-factorises M
+                self.Q, self.q_logdet, self.orthonormal = M, dl, False
+                self.logdet += dl
+                return dl
+        else:
+            M = K.weight_image(self.Q, self.rng, self.weights, self.sampler, cancelled)
+            if M is None:
+                return None
+        dl = self._refactor_q(M)
         self.logdet += dl
         return dl
 
@@ -90,6 +124,7 @@ class BNChain:
         """H → φ(H) (then re-factorised from scratch); returns Δ log det."""
         assert self.act is not None
         self.Q, self.R, new = K.refactor(self._to_state(self.act(self.physical())))
+        self.q_logdet, self.orthonormal = 0.0, True
         dl, self.logdet = new - self.logdet, new
         return dl
 
@@ -98,8 +133,7 @@ class BNChain:
         (Δ log det, dead rows, Σ log D_ii²)."""
         DQ = np.empty_like(self.Q)
         dead, sum_log_d2 = K.bn_scale(self.Q @ self.R, self.Q, self.n, DQ)
-        q, r, dl = K.refactor(DQ)
-        self.Q, self.R = q, r @ self.R
+        dl = self._refactor_q(DQ)
         self.logdet += dl
         return dl, dead, sum_log_d2
 
@@ -117,6 +151,7 @@ class BNChain:
     def measure(self, dw: float, da: float | None, db: float, dead: int, sld: float,
                 flushed: int, cancelled: Callable[[], bool]) -> LayerStats | None:
         """Rank measures of G_ℓ = RᵀR/d and the exact mean log-eigenvalue."""
+        self.orthonormalise()
         lam, method = K.gram_eigs(self.R, self.d, cancelled)
         mean_log = _finite((self.logdet - self.m * math.log(self.d)) / self.m)
         if lam is None:

@@ -99,7 +99,7 @@ def make_chain(p: Params, ctx: RunContext, weights: str, d: int) -> Any:
     from .chain import BNChain
 
     return BNChain(d, p.batch, weights, p.center, resolve_activation(p.activation),
-                   p.sampler, ctx.rng, threads=ctx.threads)
+                   p.sampler, ctx.rng, threads=ctx.threads, layers=p.depth)
 
 
 def layer_message(s: Any, depth: int) -> str:
@@ -111,8 +111,10 @@ def layer_message(s: Any, depth: int) -> str:
     return text
 
 
-#: Results changed in 2: the full Gaussian W is drawn from per-block Generator streams.
-VERSION = "2"
+#: Results changed in 2: the full Gaussian W is drawn from per-block Generator streams;
+#: in 3: a full Gaussian weight step takes its log det from a Cholesky factor and leaves the
+#: re-factorisation to the BN step (one QR per layer: same law, other rounding).
+VERSION = "3"
 
 
 class Depth(Experiment):

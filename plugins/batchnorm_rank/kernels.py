@@ -45,10 +45,11 @@ less cost; it is exact, not an approximation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -270,33 +271,63 @@ def fill_normal(rng: np.random.Generator, out: np.ndarray, scale: float) -> None
 W_BLOCKS = 8  # row blocks of a full Gaussian W: each has its own Generator (thread-independent)
 
 
+class GaussianWeights:
+    """The weights W_1, W_2, … of one network's ``full`` Gaussian sampler, and W_ℓ·Q.
+
+    W_ℓ ∈ R^{d×d} has i.i.d. N(0, 1/d) entries, drawn by :func:`fill_normal` in
+    :data:`W_BLOCKS` row blocks; block b of W_ℓ comes from the b-th Generator of
+    ``rng.spawn(W_BLOCKS)`` taken at the ℓ-th layer, so W_ℓ depends neither on ``threads``
+    nor on timing. W does not depend on the network's state: with ``threads`` > 1 the
+    next W is drawn by the pool's threads (GIL released) while the caller multiplies and
+    re-factorises with the current one, so a layer costs max(draw, rest) instead of
+    draw + rest. ``layers`` bounds what is drawn ahead: no Generator is spawned for a
+    layer that will not run (other chains may spawn from the same ``rng`` afterwards)."""
+
+    def __init__(self, rng: np.random.Generator, d: int, threads: int = 1,
+                 layers: int | None = None) -> None:
+        self.rng, self.d, self.threads, self.layers = rng, d, max(1, threads), layers
+        self.edges = np.linspace(0, d, W_BLOCKS + 1).astype(int)
+        self._buffers = [np.empty((d, d)) for _ in range(2 if self.threads > 1 else 1)]
+        self._drawn = 0        # layers whose W has been (or is being) drawn
+        self._ahead: tuple[np.ndarray, list[Any]] | None = None  # W_{ℓ+1} being drawn
+
+    def _draw(self, w: np.ndarray) -> list[tuple[Any, tuple[Any, ...]]]:
+        """Start drawing the next W into ``w``: (pool future, its job) per block (none if
+        drawn here, on one thread)."""
+        self._drawn += 1
+        gens = self.rng.spawn(W_BLOCKS)
+        scale = 1.0 / np.sqrt(self.d)
+        jobs = [(gens[b], w[self.edges[b]:self.edges[b + 1]], scale) for b in range(W_BLOCKS)]
+        if self.threads == 1:
+            for job in jobs:
+                fill_normal(*job)
+            return []
+        return [(_pool().submit(fill_normal, *job), job) for job in jobs]
+
+    def image(self, Q: np.ndarray) -> np.ndarray:
+        """W_ℓ·Q for the next layer ℓ, block by block (BLAS); starts drawing W_{ℓ+1}."""
+        if self._ahead is None:
+            w = self._buffers[self._drawn % len(self._buffers)]
+            self._ahead = (w, self._draw(w))
+        w, pending = self._ahead
+        for fut, job in pending:
+            if fut.cancel():  # not started yet: this thread would only wait, so draw it
+                fill_normal(*job)
+            else:
+                fut.result()
+        self._ahead = None
+        if self.threads > 1 and (self.layers is None or self._drawn < self.layers):
+            nxt = self._buffers[self._drawn % 2]
+            self._ahead = (nxt, self._draw(nxt))
+        out = np.empty((self.d, Q.shape[1]))
+        for lo, hi in zip(self.edges[:-1], self.edges[1:]):
+            np.matmul(w[lo:hi], Q, out=out[lo:hi])
+        return out
+
+
 def gaussian_image(Q: np.ndarray, rng: np.random.Generator, threads: int = 1) -> np.ndarray:
-    """W·Q for W ∈ R^{d×d} with i.i.d. N(0, 1/d) entries, drawn and multiplied by row blocks.
-
-    W is split into :data:`W_BLOCKS` row blocks W_b, each drawn by the numba kernel
-    :func:`fill_normal` from its own Generator (``rng.spawn``) and multiplied by BLAS,
-    (W·Q)_b = W_b·Q. Both release the GIL, so ``threads`` blocks run at once; the result
-    does not depend on ``threads`` (each block's stream is fixed by its index)."""
-    d, m = Q.shape
-    edges = np.linspace(0, d, W_BLOCKS + 1).astype(int)
-    gens = rng.spawn(W_BLOCKS)
-    out = np.empty((d, m))
-    scale = 1.0 / np.sqrt(d)
-
-    def blocks(first: int, step: int) -> None:
-        for b in range(first, W_BLOCKS, step):
-            lo, hi = edges[b], edges[b + 1]
-            w = np.empty((hi - lo, d))
-            fill_normal(gens[b], w, scale)
-            np.matmul(w, Q, out=out[lo:hi])
-
-    groups = max(1, min(threads, W_BLOCKS))
-    if groups == 1:
-        blocks(0, 1)
-    else:
-        for fut in [_pool().submit(blocks, g, groups) for g in range(groups)]:
-            fut.result()
-    return out
+    """W·Q for one W ∈ R^{d×d} with i.i.d. N(0, 1/d) entries (see :class:`GaussianWeights`)."""
+    return GaussianWeights(rng, Q.shape[0], threads, layers=1).image(Q)
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -346,7 +377,8 @@ def weight_image(Q: np.ndarray, rng: np.random.Generator, weights: str, sampler:
                  cancelled: Callable[[], bool] = lambda: False,
                  threads: int = 1) -> np.ndarray | None:
     """W·Q for W ~ N(0, 1/d) i.i.d. (gaussian) or Haar orthogonal; ``reduced`` samples
-    W·Q directly from its exact law (see module docstring). None if cancelled."""
+    W·Q directly from its exact law (see module docstring). None if cancelled. (A chain
+    of full Gaussian layers uses :class:`GaussianWeights`, which draws ahead.)"""
     d, m = Q.shape
     if sampler == "reduced":
         if weights == "gaussian":
@@ -355,6 +387,17 @@ def weight_image(Q: np.ndarray, rng: np.random.Generator, weights: str, sampler:
     if weights == "orthogonal":
         return haar_apply(Q, rng, cancelled=cancelled)
     return gaussian_image(Q, rng, threads)
+
+
+def gram_logdet(M: np.ndarray) -> float | None:
+    """log det MᵀM = 2 Σ log L_ii for the Cholesky factor L Lᵀ = MᵀM (m×m, LAPACK); None
+    if MᵀM is not numerically positive definite. Relative accuracy ≈ κ(M)²·ε: meant
+    for well-conditioned M (the callers' QR is the fallback)."""
+    try:
+        L = np.linalg.cholesky(M.T @ M)
+    except np.linalg.LinAlgError:
+        return None
+    return 2.0 * sum_log_abs_diag(L)
 
 
 def refactor(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

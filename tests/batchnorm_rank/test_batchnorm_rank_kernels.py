@@ -184,3 +184,35 @@ def test_fill_normal_matches_numpy_generator_stream():
     out = np.empty((3, 5))
     K.fill_normal(np.random.default_rng(4), out, 2.0)
     np.testing.assert_array_equal(out, 2.0 * np.random.default_rng(4).standard_normal((3, 5)))
+
+
+def test_full_gaussian_chain_draws_ahead_without_changing_a_single_bit():
+    # With threads > 1 the next W is drawn while a layer is computed. The chain must be
+    # bit-identical to the sequential one, and to W_ℓ built by hand from the documented
+    # streams (rng.spawn(W_BLOCKS) at layer ℓ, NumPy's own Generator), and must leave the
+    # shared rng's spawn counter where the sequential chain leaves it (a later chain on
+    # the same rng gets the same streams).
+    d, n, layers = 96, 8, 4
+    states, spawned = [], []
+    for threads in (1, 2, 3):
+        rng = np.random.default_rng(21)
+        c = BNChain(d, n, "gaussian", False, None, "full", rng, threads, layers=layers)
+        for _ in range(layers):
+            c.step()
+        states.append((c.Q, c.R, c.logdet))
+        spawned.append(rng.bit_generator.seed_seq.n_children_spawned)
+    for Q, R, logdet in states[1:]:
+        assert np.array_equal(Q, states[0][0]) and np.array_equal(R, states[0][1])
+        assert logdet == states[0][2]
+    assert spawned == [layers * K.W_BLOCKS] * 3
+
+    rng = np.random.default_rng(21)
+    c = BNChain(d, n, "gaussian", False, None, "full", rng, 2, layers=layers)
+    ref = np.random.default_rng(21)
+    ref.standard_normal((d, n))  # H0, as the chain draws it
+    edges = np.linspace(0, d, K.W_BLOCKS + 1).astype(int)
+    W = np.vstack([g.standard_normal((hi - lo, d)) for g, lo, hi in
+                   zip(ref.spawn(K.W_BLOCKS), edges[:-1], edges[1:])]) / np.sqrt(d)
+    Q0 = c.Q.copy()
+    M = c.gaussian.image(Q0)
+    np.testing.assert_allclose(M, W @ Q0, rtol=0, atol=1e-13)
