@@ -1,10 +1,12 @@
 """Benchmark of the mlp_collapse samplers (not a test): networks per second, side by side.
 
-For each Monte-Carlo sampler: the best vectorised NumPy version a user would write (bulk
-Generator fills, vectorised over networks, the same per-layer mean/variance output), our
-numba kernel on 1 and 2 threads through ``matexplore.montecarlo.map_chunks`` (one
-Generator per chunk, exactly as the experiments run it; the kernel also fills the per-layer
-histogram and tail counts), and the RNG limit (Generator draws/s inside numba, 1 thread).
+For each Monte-Carlo sampler, timed interleaved in one run: two vectorised NumPy versions a
+user would write (bulk Generator fills, vectorised over networks) — one computing every
+output our kernel returns (per-layer histogram and tail counts for the norms; the means of
+cos²θ and of the conditional-variance series for the angles), one only the per-layer mean
+and variance — and our numba kernel on 1 and 2 threads through
+``matexplore.montecarlo.map_chunks`` (one Generator per chunk, exactly as the experiments
+run it), with the RNG limit (Generator draws/s inside numba, 1 thread).
 
     norms  χ²       (d = 10, L = 100): NumPy ``standard_gamma(d/2, (N, L))`` → log → cumsum
     norms  ReLU χ²  (d = 10, L = 100): NumPy ``binomial`` + two ``standard_gamma`` fills
@@ -23,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
+import common
 from matexplore.montecarlo import iter_chunks, map_chunks
 from matexplore_plugins.mlp_collapse import activation_law as A
 from matexplore_plugins.mlp_collapse import kernels as K
@@ -54,6 +57,28 @@ def numpy_norms_chi2(n: int = N, chunk: int = 20_000) -> int:
         y += math.log(2 / D)
         np.cumsum(y, axis=1, out=y)
         y.mean(axis=0), y.var(axis=0)
+    return n
+
+
+def numpy_norms_chi2_outputs(n: int = N, chunk: int = 20_000) -> int:
+    """The same sampler with every output the kernel returns: per-layer histogram (512
+    bins + 2 overflow), tail counts and the moments of ‖x_L‖²."""
+    rng = np.random.default_rng(0)
+    args = norms_args(False)
+    lo, iw, bins, thr_lo, thr_hi = args[5:10]
+    offsets = (bins + 2) * np.arange(L)
+    hist = np.zeros(L * (bins + 2), dtype=np.int64)
+    for start in range(0, n, chunk):
+        y = rng.standard_gamma(D / 2, size=(chunk, L))
+        np.log(y, out=y)
+        y += math.log(2 / D)
+        np.cumsum(y, axis=1, out=y)
+        y.mean(axis=0), y.var(axis=0)
+        slot = np.clip(np.floor((y - lo) * iw), -1, bins).astype(np.int64) + 1
+        hist += np.bincount((slot + offsets).ravel(), minlength=hist.size)
+        (y < thr_lo).sum(axis=0), (y > thr_hi).sum(axis=0)
+        r = np.exp(y[:, -1])
+        r.mean(), r.var()
     return n
 
 
@@ -91,6 +116,39 @@ def numpy_bartlett(n: int = NA, chunk: int = 20_000) -> int:
     return n
 
 
+def numpy_bartlett_outputs(n: int = NA, chunk: int = 20_000) -> int:
+    """The same sampler with every output the kernel returns: also the per-layer means of
+    cos²θ_{ℓ−1} and of c(cos²θ_{ℓ−1}) (its series summed vectorised to 1e−17)."""
+    rng = np.random.default_rng(0)
+    k = np.arange(1, 4097)
+    ratios = k * k / ((k + 1) * (DA / 2 + k))
+    for start in range(0, n, chunk):
+        u = np.zeros(chunk)
+        lv = np.zeros(chunk)
+        for ell in range(LA):
+            cos2 = u * u
+            t, s = cos2 / (DA / 2), np.zeros(chunk)
+            for r in ratios:
+                s += t
+                t *= cos2 * r
+                if np.all(t < 1e-17 * s):
+                    break
+            cos2.mean(), s.mean()
+            n1 = 2 * rng.standard_gamma(DA / 2, chunk)
+            t = rng.standard_normal(chunk)
+            res2 = 2 * rng.standard_gamma((DA - 1) / 2, chunk)
+            a = u * np.sqrt(n1) + np.exp(lv) * t
+            log_b = lv + 0.5 * np.log(res2)
+            log_a = np.log(np.abs(a))
+            m = np.maximum(log_a, log_b)
+            log_n2 = 2 * m + np.log1p(np.exp(-2 * np.abs(log_a - log_b)))
+            u = np.copysign(np.exp(log_a - 0.5 * log_n2), a)
+            lv = log_b - 0.5 * log_n2
+            z = 2 * lv
+            z.mean(), (z * z).mean()
+    return n
+
+
 # ---- our kernels through map_chunks -----------------------------------------------------------
 
 def ours(kernel: Callable, total: int, size: int, args: tuple, threads: int) -> Callable[[], int]:
@@ -107,8 +165,9 @@ def norms_args(relu: bool) -> tuple:
         m, s = lay.mean, np.sqrt(lay.var)
     else:
         m, s = T.norms_mean_exact(WIDTHS), np.sqrt(T.norms_var_exact(WIDTHS))
+    tables = (np.zeros(0), np.zeros(L, dtype=np.int64)) if relu else K.chi2_layers(WIDTHS)
     return (WIDTHS, K.MODE_CHI2, relu, 0.0 if relu else 1.0, 2.0 if relu else 1.0,
-            m - 8 * s, 512 / (16 * s), 512, math.log(1e-4), math.log(100.0))
+            m - 8 * s, 512 / (16 * s), 512, math.log(1e-4), math.log(100.0), *tables)
 
 
 @njit(nogil=True)
@@ -143,23 +202,37 @@ def main() -> None:
     print("RNG limit, Generator inside numba, 1 thread: "
           f"{normals / 1e6:.1f} M normals/s, {gammas / 1e6:.1f} M Gamma(5)/s\n")
     cases = [
-        ("norms χ² d=10 L=100", numpy_norms_chi2, K.norms_chunk, N, 2500, norms_args(False),
-         L / gammas),
-        ("norms ReLU χ² d=10 L=100", numpy_norms_relu, K.norms_chunk, N, 2500,
+        ("norms χ² d=10 L=100", numpy_norms_chi2_outputs, numpy_norms_chi2, K.norms_chunk, N,
+         2500, norms_args(False), L / gammas),
+        ("norms ReLU χ² d=10 L=100", None, numpy_norms_relu, K.norms_chunk, N, 2500,
          norms_args(True), 2 * L / gammas),
-        ("angles Bartlett d=32 L=100", numpy_bartlett, K.angles_chunk, NA, 1000,
-         (DA, LA, math.pi / 2, K.MODE_CHI2, False, 4096), 2 * LA / gammas),
+        ("angles Bartlett d=32 L=100", numpy_bartlett_outputs, numpy_bartlett, K.angles_chunk,
+         NA, 1000, (DA, LA, math.pi / 2, K.MODE_CHI2, False, 4096, K.bartlett_table(DA)),
+         2 * LA / gammas),
     ]
-    print(f"{'sampler':28s} {'NumPy peer':>12s} {'ours 1 thr':>12s} {'ours 2 thr':>12s} "
-          f"{'1thr/NumPy':>10s} {'2thr/1thr':>9s} {'RNG-bound':>10s}")
-    for name, peer, kernel, total, size, args, t_rng in cases:
-        r_np = best_of(peer, 3)
-        r1 = best_of(ours(kernel, total, size, args, 1), 3)
-        r2 = best_of(ours(kernel, total, size, args, 2), 3)
-        print(f"{name:28s} {r_np:12.0f} {r1:12.0f} {r2:12.0f} {r1 / r_np:10.2f} "
-              f"{r2 / r1:9.2f} {1 / t_rng:10.0f}")
-    print("\n(networks/s; RNG-bound = networks/s if the kernel did nothing but its gamma "
-          "draws on 1 thread)")
+    print(f"{'sampler':27s} {'NumPy same':>10s} {'NumPy mom.':>10s} {'ours 1thr':>10s} "
+          f"{'ours 2thr':>10s} {'1thr/same':>9s} {'1thr/mom.':>9s} {'2thr/1thr':>9s} "
+          f"{'gamma-bound':>11s}")
+    for name, same, moments, kernel, total, size, args, t_rng in cases:
+        runs = {"moments": moments, "1": ours(kernel, total, size, args, 1),
+                "2": ours(kernel, total, size, args, 2)}
+        if same is not None:
+            runs["same"] = same
+        for fn in runs.values():
+            fn()  # compile, warm caches
+        t = common.interleaved_best(runs, 3)
+        rate = {k: total / v for k, v in t.items()}
+        same_cells = (f"{rate['same']:10.0f}", f"{rate['1'] / rate['same']:9.2f}") \
+            if "same" in rate else (f"{'—':>10s}", f"{'—':>9s}")
+        print(f"{name:27s} {same_cells[0]} {rate['moments']:10.0f} {rate['1']:10.0f} "
+              f"{rate['2']:10.0f} {same_cells[1]} {rate['1'] / rate['moments']:9.2f} "
+              f"{rate['2'] / rate['1']:9.2f} {1 / t_rng:11.0f}")
+    print("\n(networks/s, best of 3 interleaved rounds. NumPy same: the vectorised NumPy "
+          "sampler computing every output the kernel returns (histograms, tails, the "
+          "conditional-variance series; not written for ReLU); NumPy mom.: only the per-layer "
+          "mean and variance. "
+          "gamma-bound: networks/s of Marsaglia–Tsang gamma draws alone, 1 thread — the "
+          "linear χ² and Bartlett kernels beat it by drawing log χ² from a ziggurat)")
     print(f"footnote: naive per-network NumPy loop with explicit W (norms): "
           f"{best_of(naive_norms, 1):.0f} networks/s")
 

@@ -74,7 +74,7 @@ in log space: no underflow), chi2 (the same step from its sufficient statistics
                        measured="var_log_sin2", se="var_se",
                        help="L·[ψ'((d−1)/2) + ψ'(d/2)] ≈ 4L/d: exact once θ ≈ 0 "
                             "(an upper bound while the angle is large)"))
-    version = "2"
+    version = "3"  # 3: the chi2 (Bartlett) sampler draws log χ² by a ziggurat (.loggamma)
 
     COLUMNS = ["layer", "mean_log_sin2", "var_log_sin2", "mean_exact_small_angle",
                "var_exact_small_angle", "mean_source", "var_source", "mean_se",
@@ -92,7 +92,8 @@ in log space: no underflow), chi2 (the same step from its sufficient statistics
         mom, side = RunningStats(L), RunningStats(2 * L)
         for chunk, (m, m2, c2, cv) in ctx.map_chunks(
                 K.angles_chunk, p.networks, max(1, 400_000 // work), d, L, theta0, mode,
-                bool(p.normalize), self.COV_TERMS):
+                bool(p.normalize), self.COV_TERMS,
+                K.bartlett_table(d) if mode == K.MODE_CHI2 else np.zeros(0)):
             mom.merge_moments(chunk.size, m, m2)
             side.merge_moments(chunk.size, np.concatenate([c2, cv]), np.zeros(2 * L))
             if chunk.last or ctx.due(0.25):

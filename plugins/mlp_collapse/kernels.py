@@ -29,6 +29,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .loggamma import ROW, log_chi2, tables
+
 MODE_CHI2, MODE_VECTOR, MODE_MATRIX = 0, 1, 2
 MODE_GRAM = 1                 # angles: O(d) Gaussian vectors; MODE_CHI2: O(1) Bartlett
 
@@ -39,6 +41,57 @@ def _chi2(rng, k: float) -> float:
     if k <= 0:
         return 0.0
     return 2.0 * rng.standard_gamma(0.5 * k)
+
+
+@njit(cache=True, nogil=True)
+def chi2_tables(kmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """The constants b_k = k/2 − 1/3, c_k = 1/√(9 b_k) of Marsaglia–Tsang for χ²_k,
+    k = 0..kmax (used for k ≥ 3), computed exactly as NumPy computes them per draw."""
+    b = np.zeros(kmax + 1)
+    c = np.zeros(kmax + 1)
+    for k in range(3, kmax + 1):
+        b[k] = 0.5 * k - 1. / 3.
+        c[k] = 1. / np.sqrt(9 * b[k])
+    return b, c
+
+
+def chi2_layers(widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The log-χ² tables (:mod:`.loggamma`) for the output widths d_1..d_L of a network:
+    (tab, off) with the row of χ²_{d_ℓ} at tab[off[ℓ−1]:], one row per distinct width."""
+    out = np.asarray(widths[1:], dtype=np.int64)
+    distinct = sorted(set(int(k) for k in out if k > 0))
+    where = {k: i * ROW for i, k in enumerate(distinct)}
+    return (tables([0.5 * k for k in distinct]),
+            np.array([where.get(int(k), -1) for k in out], dtype=np.int64))
+
+
+def bartlett_table(d: int) -> np.ndarray:
+    """The log-χ² tables of χ²_d (offset 0) and χ²_{d−1} (offset ROW; d ≥ 2) for the
+    Bartlett angles sampler."""
+    return tables([0.5 * d, 0.5 * (d - 1)] if d >= 2 else [0.5 * d])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _chi2_mt(rng, k: int, b: np.ndarray, c: np.ndarray) -> float:
+    """χ²_k = 2 Gamma(k/2), the same draws and the same bits as ``_chi2``: for k ≥ 3 NumPy's
+    Marsaglia–Tsang loop (X ~ N(0,1), V = (1 + c X)³, accept b V if U < 1 − 0.0331 X⁴ or
+    log U < X²/2 + b(1 − V + log V)) with b, c from :func:`chi2_tables` instead of a
+    square root and a division per draw — a third of the draw's cost."""
+    if k < 3:
+        return _chi2(rng, k)
+    bk, ck = b[k], c[k]
+    while True:
+        while True:
+            X = rng.standard_normal()
+            V = 1.0 + ck * X
+            if V > 0.0:
+                break
+        V = V * V * V
+        U = rng.random()
+        if U < 1.0 - 0.0331 * (X * X) * (X * X):
+            return 2.0 * (bk * V)
+        if np.log(U) < 0.5 * X * X + bk * (1. - V + np.log(V)):
+            return 2.0 * (bk * V)
 
 
 @njit(cache=True, nogil=True)
@@ -59,17 +112,18 @@ def _f2(z: float, homogeneous: bool, a2: float) -> float:
     return z * z
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # a call that passes rng costs ≈ 20 ns
 def _layer_sum(rng, mode: int, x: np.ndarray, d_in: int, d_out: int, homogeneous: bool,
-               slope: float) -> float:
+               slope: float, b: np.ndarray, c: np.ndarray) -> float:
     """S = ‖f(W x)‖² d_in/(σ²‖x‖²) for one layer; in matrix mode the unit x is
-    overwritten by f(W x)/‖f(W x)‖ (left unchanged when S = 0: the network is dead)."""
+    overwritten by f(W x)/‖f(W x)‖ (left unchanged when S = 0: the network is dead).
+    ``b``, ``c``: :func:`chi2_tables` up to d_out (chi2 mode)."""
     a2 = slope * slope
     if mode == MODE_CHI2:
         if not homogeneous:
-            return _chi2(rng, d_out)
+            return _chi2_mt(rng, d_out, b, c)
         k = rng.binomial(d_out, 0.5)
-        return _chi2(rng, k) + a2 * _chi2(rng, d_out - k)
+        return _chi2_mt(rng, k, b, c) + a2 * _chi2_mt(rng, d_out - k, b, c)
     s = 0.0
     if mode == MODE_VECTOR:
         for _ in range(d_out):
@@ -94,9 +148,11 @@ def _layer_sum(rng, mode: int, x: np.ndarray, d_in: int, d_out: int, homogeneous
 @njit(cache=True, nogil=True)
 def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, slope: float,
                 gain: float, lo: np.ndarray, inv_width: np.ndarray, bins: int,
-                thr_lo: float, thr_hi: float):
+                thr_lo: float, thr_hi: float, tab: np.ndarray, tab_of: np.ndarray):
     """Simulate ``n`` networks; per layer ℓ stream Y_ℓ = log(‖x_ℓ‖²/‖x_0‖²) over the
     networks still alive at ℓ (‖x_ℓ‖ > 0; only a ReLU layer can output 0).
+    Linear χ² mode draws log χ²_{d_ℓ} directly from the :func:`chi2_layers` tables
+    ``tab``, ``tab_of`` (unused by the other modes).
 
     Returns (alive[L], mean[L], M2[L], hist[L, bins+2], below[L], above[L], nsq_mean,
     nsq_M2): per layer the number of live networks, the mean and M2 = Σ(Y − mean)² over
@@ -117,23 +173,29 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
     q2 = 0.0
     log_scale = np.log(gain / widths[:-1].astype(np.float64))
     x = np.zeros(np.max(widths))
+    b, c = chi2_tables(np.max(widths))
+    direct = mode == MODE_CHI2 and not homogeneous
     for _ in range(n):
         if mode == MODE_MATRIX:
             x[: widths[0]] = _unit_vector(rng, widths[0])
         y = 0.0
         dead_at = L
         for ell in range(L):
-            s = _layer_sum(rng, mode, x, widths[ell], widths[ell + 1], homogeneous, slope)
-            if s <= 0.0:
-                dead_at = ell
-                break
-            y += math.log(s) + log_scale[ell]
+            if direct:
+                y += log_chi2(rng, tab, tab_of[ell]) + log_scale[ell]
+            else:
+                s = _layer_sum(rng, mode, x, widths[ell], widths[ell + 1], homogeneous,
+                               slope, b, c)
+                if s <= 0.0:
+                    dead_at = ell
+                    break
+                y += math.log(s) + log_scale[ell]
             alive[ell] += 1
             e = y - centre[ell]
             s1[ell] += e
             s2[ell] += e * e
-            b = math.floor((y - lo[ell]) * inv_width[ell])
-            slot = 0 if b < 0 else (bins + 1 if b >= bins else int(b) + 1)
+            t = (y - lo[ell]) * inv_width[ell]  # slot ⌊t⌋ + 1, clamped to 0 and bins + 1
+            slot = 0 if t < 0.0 else (bins + 1 if t >= bins else int(t) + 1)
             hist[ell, slot] += 1
             if y < thr_lo:
                 below[ell] += 1
@@ -153,18 +215,31 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
 @njit(cache=True, nogil=True)
 def log_chi2_cov(d: int, rho2: float, terms: int) -> float:
     """c(ρ²) = Σ_k ρ^{2k}(k−1)!/(k (d/2)_k) = Cov(log‖u‖², log‖v‖²) (see theory)."""
-    alpha = 0.5 * d
+    return _cov_series(rho2, 0.5 * d, _cov_ratios(d, terms))
+
+
+@njit(cache=True, nogil=True)
+def _cov_ratios(d: int, terms: int) -> np.ndarray:
+    """The ratios k²/((k+1)(d/2 + k)) of consecutive terms of c(ρ²)/ρ^{2k}, k = 1..terms."""
+    k = np.arange(1, terms + 1).astype(np.float64)
+    return k * k / ((k + 1) * (0.5 * d + k))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cov_series(rho2: float, alpha: float, ratios: np.ndarray) -> float:
+    """c(ρ²) summed until a term is below 1e−17 of the sum (a product per term: the
+    ratios are precomputed)."""
     t = rho2 / alpha
     s = 0.0
-    for k in range(1, terms + 1):
+    for k in range(ratios.size):
         s += t
-        t *= rho2 * k * k / ((k + 1) * (alpha + k))
+        t *= rho2 * ratios[k]
         if t < 1e-17 * s:
             break
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # a call that passes rng costs ≈ 20 ns
 def _gram_step(rng, u: float, lv: float, d: int, g1: np.ndarray,
                g2: np.ndarray) -> tuple[float, float]:
     """One layer for the pair y = u x̂ + e^{lv} ê (u = cosθ, lv = log sinθ)."""
@@ -181,21 +256,26 @@ def _gram_step(rng, u: float, lv: float, d: int, g1: np.ndarray,
     for k in range(d):
         r = g2[k] - c * g1[k]
         res2 += r * r
-    return _pair_update(u, lv, n1, p / math.sqrt(n1), res2)
+    return _pair_update(u, lv, math.sqrt(n1), p / math.sqrt(n1), 0.5 * math.log(res2))
+
+
+@njit(cache=True, nogil=True, inline="always")  # a call that passes rng costs ≈ 20 ns
+def _bartlett_step(rng, u: float, lv: float, d: int, tab: np.ndarray) -> tuple[float, float]:
+    """The Gram step from its sufficient statistics χ²_d, N(0, 1), χ²_{d−1}, the χ² drawn
+    as logs from :func:`bartlett_table` (√χ²_d = exp(½ log χ²_d))."""
+    root_n1 = math.exp(0.5 * log_chi2(rng, tab, 0))
+    t = rng.standard_normal()
+    half_log_res2 = 0.5 * log_chi2(rng, tab, ROW) if d >= 2 else -math.inf
+    return _pair_update(u, lv, root_n1, t, half_log_res2)
 
 
 @njit(cache=True, nogil=True)
-def _bartlett_step(rng, u: float, lv: float, d: int) -> tuple[float, float]:
-    """The Gram step from its sufficient statistics χ²_d, N(0, 1), χ²_{d−1}."""
-    return _pair_update(u, lv, _chi2(rng, d), rng.standard_normal(), _chi2(rng, d - 1))
-
-
-@njit(cache=True, nogil=True)
-def _pair_update(u: float, lv: float, n1: float, t: float,
-                 res2: float) -> tuple[float, float]:
-    """New (cosθ, log sinθ) from ‖g₁‖² = n1, g₁·g₂/‖g₁‖ = t, residual² = res2."""
-    a = u * math.sqrt(n1) + math.exp(lv) * t    # new y along new x̂ (×‖x‖ scale)
-    log_b = lv + 0.5 * math.log(res2)           # new y orthogonal to new x̂
+def _pair_update(u: float, lv: float, root_n1: float, t: float,
+                 half_log_res2: float) -> tuple[float, float]:
+    """New (cosθ, log sinθ) from ‖g₁‖ = root_n1, g₁·g₂/‖g₁‖ = t and ½ log of the
+    residual² of g₂ against g₁."""
+    a = u * root_n1 + math.exp(lv) * t          # new y along new x̂ (×‖x‖ scale)
+    log_b = lv + half_log_res2                  # new y orthogonal to new x̂
     if a == 0.0:                                # y ⊥ x exactly: cosθ = 0, sinθ = 1
         return 0.0, 0.0
     log_a = math.log(abs(a))
@@ -236,12 +316,13 @@ def _matrix_step(rng, x: np.ndarray, y: np.ndarray, d: int, normalize: bool) -> 
 
 @njit(cache=True, nogil=True)
 def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
-                 normalize: bool, cov_terms: int):
+                 normalize: bool, cov_terms: int, tab: np.ndarray):
     """Simulate ``n`` networks on a pair of inputs at angle θ_0 (radians).
 
     Returns (mean[L], M2[L], cos2_prev_mean[L], cov_prev_mean[L]): mean and
     M2 = Σ(Z − mean)² of Z_ℓ = log(sin²θ_ℓ/sin²θ_0), and the means of cos²θ_{ℓ−1} and
     c(cos²θ_{ℓ−1}) (the ingredients of the conditional variance of the ℓ-th increment).
+    ``tab``: :func:`bartlett_table` of d (chi2 mode; unused by the others).
     Moments are sums shifted by the first network's Z_ℓ (no division per sample)."""
     shift = np.zeros(depth)
     s1 = np.zeros(depth)
@@ -253,6 +334,7 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
     x = np.empty(d)
     y = np.empty(d)
     log_s0 = 2 * math.log(math.sin(theta0))
+    ratios = _cov_ratios(d, cov_terms)
     for i in range(n):
         u = math.cos(theta0)
         lv = math.log(math.sin(theta0))
@@ -265,13 +347,13 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
         cos2 = u * u
         for ell in range(depth):
             cos2_sum[ell] += cos2
-            cov_sum[ell] += log_chi2_cov(d, cos2, cov_terms)
+            cov_sum[ell] += _cov_series(cos2, 0.5 * d, ratios)
             if mode == MODE_MATRIX:
                 log_s2 = _matrix_step(rng, x, y, d, normalize)
                 cos2 = -math.expm1(log_s2)
             else:
                 if mode == MODE_CHI2:
-                    u, lv = _bartlett_step(rng, u, lv, d)
+                    u, lv = _bartlett_step(rng, u, lv, d, tab)
                 else:
                     u, lv = _gram_step(rng, u, lv, d, g1, g2)
                 log_s2 = 2 * lv

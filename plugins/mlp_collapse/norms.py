@@ -83,7 +83,7 @@ def generic_chunk(rng: np.random.Generator, n: int, widths: np.ndarray, fn: Any,
 class Norms(Experiment):
     id = "mlp-collapse.norms"
     title = "Heavy-tailed norms of deep MLPs (linear, ReLU, leaky ReLU, …)"
-    version = "2"
+    version = "3"  # 3: linear chi2 draws log χ² by a ziggurat (.loggamma)
     description = """\
 x_ℓ = f(W_ℓ x_{ℓ−1}), W_ℓ ∈ R^{d_ℓ×d_{ℓ−1}} i.i.d. N(0, σ²/d_{ℓ−1}), ‖x_0‖ = 1; Y_ℓ =
 log(‖x_ℓ‖²/‖x_0‖²). Default σ² preserves E‖x‖²: 1 (linear), 2/(1+α²) (leaky ReLU slope α,
@@ -208,7 +208,7 @@ sampler (NumPy on the same chunk streams)."""
             yield Frame(message="pilot run for the histogram window…")
             exact = self._generic_columns(p, widths, gain, ctx)
             fn = registered_activations()[p.activation].fn
-            kernel, extra = generic_chunk, (w, fn, gain)
+            kernel, extra, tables = generic_chunk, (w, fn, gain), ()
             work = int(w[1:].sum())
         else:
             yield Frame(message="computing the exact law (Fourier inversion)…")
@@ -220,11 +220,13 @@ sampler (NumPy on the same chunk streams)."""
                     "matrix": K.MODE_MATRIX}[p.sampler]
             kernel = K.norms_chunk
             extra = (w, mode, p.activation != "linear", slope, gain)
+            tables = K.chi2_layers(w) if (p.sampler, p.activation) == ("chi2", "linear") \
+                else (np.zeros(0), np.zeros(L, dtype=np.int64))
             work = {"chi2": 4 * L, "vector": int(w[1:].sum()),
                     "matrix": int((w[1:] * w[:-1]).sum())}[p.sampler]
         hist = LayerHistogram(exact["center"], exact["sd"], HIST_BINS)
         acc = _Accumulator(L, hist)
-        args = (*extra, hist.lo, hist.inv_width, HIST_BINS, LOG_1E4, LOG_100)
+        args = (*extra, hist.lo, hist.inv_width, HIST_BINS, LOG_1E4, LOG_100, *tables)
         for chunk, out in ctx.map_chunks(kernel, p.networks, max(1, CHUNK_WORK // work), *args):
             acc.add(chunk.size, out)
             if chunk.last or ctx.due(0.25):

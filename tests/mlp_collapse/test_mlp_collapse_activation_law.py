@@ -94,7 +94,8 @@ def _run(mode: int, slope: float, widths: list[int], n: int, seed: int):
     layers = A.HomogeneousLayers(widths, slope, gain)
     h = LayerHistogram(layers.mean, np.sqrt(layers.var), bins=64)
     out = K.norms_chunk(np.random.default_rng(seed), n, np.array(widths), mode, True, slope,
-                        gain, h.lo, h.inv_width, 64, math.log(1e-4), math.log(100.0))
+                        gain, h.lo, h.inv_width, 64, math.log(1e-4), math.log(100.0),
+                        np.zeros(0), np.zeros(len(widths) - 1, dtype=np.int64))
     return out, layers
 
 

@@ -35,6 +35,7 @@ def test_histogram_quantile_within_one_bin_of_numpy() -> None:
 # ---- norms ----------------------------------------------------------------------------
 
 WIDTHS = np.array([3, 5, 4, 6, 2], dtype=np.int64)
+NO_TABLE = np.zeros(0)  # the log-χ² tables, unused outside chi2 mode
 
 
 def _norms(mode: int, seed: int, n: int, widths: np.ndarray = WIDTHS):
@@ -42,7 +43,7 @@ def _norms(mode: int, seed: int, n: int, widths: np.ndarray = WIDTHS):
     s = np.sqrt(T.norms_var_exact(widths))
     h = LayerHistogram(m, s, bins=64)
     out = K.norms_chunk(G(seed), n, widths, mode, False, 1.0, 1.0, h.lo, h.inv_width, 64,
-                        math.log(1e-4), math.log(100.0))
+                        math.log(1e-4), math.log(100.0), *K.chi2_layers(widths))
     return out[1:], h
 
 
@@ -98,8 +99,8 @@ def test_kernels_are_deterministic_per_seed() -> None:
     a, _ = _norms(K.MODE_VECTOR, 9, 500)
     b, _ = _norms(K.MODE_VECTOR, 9, 500)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    c = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
-    d = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256)
+    c = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256, NO_TABLE)
+    d = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256, NO_TABLE)
     assert all(np.array_equal(x, y) for x, y in zip(c, d))
 
 
@@ -110,7 +111,8 @@ def _chunk_stats(mode: int, seed0: int, chunks: int, n: int, d: int, L: int, th:
     """Per-chunk means and variances of Z_L (independent chunks → t-tests)."""
     means, variances = [], []
     for c in range(chunks):
-        m, m2, _, _ = K.angles_chunk(G(seed0 + c), n, d, L, th, mode, normalize, 1024)
+        m, m2, _, _ = K.angles_chunk(G(seed0 + c), n, d, L, th, mode, normalize, 1024,
+                                      K.bartlett_table(d))
         means.append(m[-1])
         variances.append(m2[-1] / (n - 1))
     return np.array(means), np.array(variances)
@@ -131,7 +133,8 @@ def test_angles_cheap_sampler_vs_matrix_two_sample(mode: int) -> None:
 
 def test_angles_variance_matches_conditional_law() -> None:
     d, L, n = 6, 15, 20_000
-    m, m2, cos2, cov = K.angles_chunk(G(77), n, d, L, math.pi / 2, K.MODE_GRAM, False, 4096)
+    m, m2, cos2, cov = K.angles_chunk(G(77), n, d, L, math.pi / 2, K.MODE_GRAM, False, 4096,
+                                      NO_TABLE)
     var_law = np.cumsum(T.angle_increment_var(d, 0.0)[0] + 2 * cov)
     var = m2 / (n - 1)
     # Var of a sample variance ≤ (μ4 − σ⁴)/n; bound μ4 by 6σ⁴ (log-χ² sums: excess ≤ 3)
@@ -141,8 +144,8 @@ def test_angles_variance_matches_conditional_law() -> None:
 
 
 def test_normalisation_does_not_change_angles() -> None:
-    a = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, False, 64)
-    b = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, True, 64)
+    a = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, False, 64, NO_TABLE)
+    b = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, True, 64, NO_TABLE)
     assert np.allclose(a[0], b[0], atol=1e-9)
     assert np.allclose(a[1], b[1], rtol=1e-8)
 
@@ -203,8 +206,9 @@ def _legacy_bartlett(seed: int, n: int, d: int, L: int, theta0: float) -> np.nda
     for i in range(n):
         u, lv = math.cos(theta0), math.log(math.sin(theta0))
         for _ in range(L):
-            u, lv = K._pair_update(u, lv, np.random.chisquare(d), np.random.standard_normal(),
-                                   np.random.chisquare(d - 1))
+            u, lv = K._pair_update(u, lv, math.sqrt(np.random.chisquare(d)),
+                                   np.random.standard_normal(),
+                                   0.5 * math.log(np.random.chisquare(d - 1)))
         out[i] = 2 * lv - 2 * math.log(math.sin(theta0))
     return out
 
