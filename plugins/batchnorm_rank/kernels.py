@@ -289,11 +289,11 @@ class GaussianWeights:
         self.edges = np.linspace(0, d, W_BLOCKS + 1).astype(int)
         self._buffers = [np.empty((d, d)) for _ in range(2 if self.threads > 1 else 1)]
         self._drawn = 0        # layers whose W has been (or is being) drawn
-        self._ahead: tuple[np.ndarray, list[Any]] | None = None  # W_{ℓ+1} being drawn
+        self._ahead: tuple[np.ndarray, tuple[list[Any], list[Any]]] | None = None  # W_{ℓ+1}
 
-    def _draw(self, w: np.ndarray) -> list[tuple[Any, tuple[Any, ...]]]:
-        """Start drawing the next W into ``w``: (pool future, its job) per block (none if
-        drawn here, on one thread)."""
+    def _draw(self, w: np.ndarray) -> tuple[list[Any], list[Any]]:
+        """Start drawing the next W into ``w``: (its blocks not yet claimed, the pool
+        futures of the threads − 1 helpers claiming them); drawn here on one thread."""
         self._drawn += 1
         gens = self.rng.spawn(W_BLOCKS)
         scale = 1.0 / np.sqrt(self.d)
@@ -301,20 +301,22 @@ class GaussianWeights:
         if self.threads == 1:
             for job in jobs:
                 fill_normal(*job)
-            return []
-        return [(_pool().submit(fill_normal, *job), job) for job in jobs]
+            return [], []
+        return jobs, [_pool().submit(_claim_and_fill, jobs) for _ in range(self.threads - 1)]
 
     def image(self, Q: np.ndarray) -> np.ndarray:
-        """W_ℓ·Q for the next layer ℓ, block by block (BLAS); starts drawing W_{ℓ+1}."""
+        """W_ℓ·Q for the next layer ℓ, block by block (BLAS); starts drawing W_{ℓ+1}.
+
+        threads − 1 helpers draw ahead while this thread multiplies and re-factorises; it
+        then draws the blocks no helper has claimed (one runnable thread per core: a third
+        one would only slow down the layer's own work)."""
         if self._ahead is None:
             w = self._buffers[self._drawn % len(self._buffers)]
             self._ahead = (w, self._draw(w))
-        w, pending = self._ahead
-        for fut, job in pending:
-            if fut.cancel():  # not started yet: this thread would only wait, so draw it
-                fill_normal(*job)
-            else:
-                fut.result()
+        w, (jobs, helpers) = self._ahead
+        _claim_and_fill(jobs)
+        for fut in helpers:
+            fut.result()
         self._ahead = None
         if self.threads > 1 and (self.layers is None or self._drawn < self.layers):
             nxt = self._buffers[self._drawn % 2]
@@ -323,6 +325,20 @@ class GaussianWeights:
         for lo, hi in zip(self.edges[:-1], self.edges[1:]):
             np.matmul(w[lo:hi], Q, out=out[lo:hi])
         return out
+
+
+_CLAIM = threading.Lock()
+
+
+def _claim_and_fill(jobs: list[Any]) -> None:
+    """Draw blocks (Generator, rows, scale) taken one by one off the shared ``jobs`` list
+    until it is empty (each block is drawn once, by whichever thread claims it)."""
+    while True:
+        with _CLAIM:
+            if not jobs:
+                return
+            job = jobs.pop(0)
+        fill_normal(*job)
 
 
 def gaussian_image(Q: np.ndarray, rng: np.random.Generator, threads: int = 1) -> np.ndarray:
