@@ -39,9 +39,9 @@ __all__ = ["RunView", "ParamForm", "POLL_HZ", "TABLE_ROWS", "fmt_value"]
 POLL_HZ = 12          # how often the view drains the run's coalescing buffer (≤ 15 Hz)
 PLOT_INTERVAL = 2.0   # seconds between redraws of the plot/tables/sparklines while streaming
                       # (a plot redraw is a few KB of terminal output: matters over SSH)
-SUMMARY_INTERVAL = 0.5  # seconds between redraws of the summary panel while streaming
-                        # (re-rendering its table costs the UI ~5 ms; digits changing
-                        # 12 times a second can't be read anyway)
+SUMMARY_INTERVAL = 1.0  # seconds between redraws of the summary panel while streaming
+                        # (re-rendering its table costs the UI 5–10 ms; at 0.5 s the key
+                        # p95 of benchmarks/ui_latency.py was 52–56 ms, at 1 s 36–38 ms)
 TABLE_ROWS = 500      # rows kept in each on-screen DataTable (the session keeps them all)
 SPARK_POINTS = 400    # points shown per sparkline
 STATUS_ICONS = {"pending": "·", "running": "▶", "finished": "✓", "cancelled": "■",
