@@ -203,7 +203,7 @@ def main() -> None:
           f"{normals / 1e6:.1f} M normals/s, {gammas / 1e6:.1f} M Gamma(5)/s\n")
     cases = [
         ("norms χ² d=10 L=100", numpy_norms_chi2_outputs, numpy_norms_chi2, K.norms_chunk, N,
-         2500, norms_args(False), L / gammas),
+         10_000, norms_args(False), L / gammas),
         ("norms ReLU χ² d=10 L=100", None, numpy_norms_relu, K.norms_chunk, N, 2500,
          norms_args(True), 2 * L / gammas),
         ("angles Bartlett d=32 L=100", numpy_bartlett_outputs, numpy_bartlett, K.angles_chunk,

@@ -152,7 +152,8 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
     """Simulate ``n`` networks; per layer ℓ stream Y_ℓ = log(‖x_ℓ‖²/‖x_0‖²) over the
     networks still alive at ℓ (‖x_ℓ‖ > 0; only a ReLU layer can output 0).
     Linear χ² mode draws log χ²_{d_ℓ} directly from the :func:`chi2_layers` tables
-    ``tab``, ``tab_of`` (unused by the other modes).
+    ``tab``, ``tab_of`` (unused by the other modes), a block of networks at a time
+    (:func:`_linear_chi2_blocks`).
 
     Returns (alive[L], mean[L], M2[L], hist[L, bins+2], below[L], above[L], nsq_mean,
     nsq_M2): per layer the number of live networks, the mean and M2 = Σ(Y − mean)² over
@@ -172,24 +173,26 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
     q1 = 0.0
     q2 = 0.0
     log_scale = np.log(gain / widths[:-1].astype(np.float64))
+    if mode == MODE_CHI2 and not homogeneous:
+        q1, q2 = _linear_chi2_blocks(rng, n, log_scale, centre, lo, inv_width, bins, thr_lo,
+                                     thr_hi, tab, tab_of, s1, s2, hist, below, above)
+        alive[:] = n
+        return (alive, centre + s1 / max(n, 1), np.maximum(s2 - s1 * s1 / max(n, 1), 0.0),
+                hist, below, above, 1.0 + q1 / n, max(q2 - q1 * q1 / n, 0.0))
     x = np.zeros(np.max(widths))
     b, c = chi2_tables(np.max(widths))
-    direct = mode == MODE_CHI2 and not homogeneous
     for _ in range(n):
         if mode == MODE_MATRIX:
             x[: widths[0]] = _unit_vector(rng, widths[0])
         y = 0.0
         dead_at = L
         for ell in range(L):
-            if direct:
-                y += log_chi2(rng, tab, tab_of[ell]) + log_scale[ell]
-            else:
-                s = _layer_sum(rng, mode, x, widths[ell], widths[ell + 1], homogeneous,
-                               slope, b, c)
-                if s <= 0.0:
-                    dead_at = ell
-                    break
-                y += math.log(s) + log_scale[ell]
+            s = _layer_sum(rng, mode, x, widths[ell], widths[ell + 1], homogeneous, slope,
+                           b, c)
+            if s <= 0.0:
+                dead_at = ell
+                break
+            y += math.log(s) + log_scale[ell]
             alive[ell] += 1
             e = y - centre[ell]
             s1[ell] += e
@@ -210,6 +213,56 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
     mean = centre + s1 / a
     m2 = np.maximum(s2 - s1 * s1 / a, 0.0)
     return alive, mean, m2, hist, below, above, 1.0 + q1 / n, max(q2 - q1 * q1 / n, 0.0)
+
+
+NORMS_BLOCK = 64  # networks advanced together, layer by layer, by the linear χ² sampler
+
+
+@njit(cache=True, nogil=True)
+def _linear_chi2_blocks(rng, n: int, log_scale: np.ndarray, centre: np.ndarray,
+                        lo: np.ndarray, inv_width: np.ndarray, bins: int, thr_lo: float,
+                        thr_hi: float, tab: np.ndarray, tab_of: np.ndarray, s1: np.ndarray,
+                        s2: np.ndarray, hist: np.ndarray, below: np.ndarray,
+                        above: np.ndarray) -> tuple[float, float]:
+    """norms_chunk for linear layers, χ² sampler: Y_ℓ = Y_{ℓ−1} + log χ²_{d_ℓ} + log(σ²/d_{ℓ−1})
+    for blocks of :data:`NORMS_BLOCK` networks at a time, layer by layer (the per-layer sums,
+    tails and histogram row are then updated in tight loops over the block). Fills the
+    sums in place; returns the shifted sums (Σ(‖x_L‖² − 1), Σ(‖x_L‖² − 1)²)."""
+    L = log_scale.size
+    y = np.zeros(NORMS_BLOCK)
+    q1 = 0.0
+    q2 = 0.0
+    for start in range(0, n, NORMS_BLOCK):
+        m = min(NORMS_BLOCK, n - start)
+        y[:m] = 0.0
+        for ell in range(L):
+            off, shift = tab_of[ell], log_scale[ell]
+            for j in range(m):
+                y[j] += log_chi2(rng, tab, off) + shift
+            c, l0, iw = centre[ell], lo[ell], inv_width[ell]
+            a1 = 0.0
+            a2 = 0.0
+            n_lo = 0
+            n_hi = 0
+            for j in range(m):
+                e = y[j] - c
+                a1 += e
+                a2 += e * e
+                n_lo += y[j] < thr_lo
+                n_hi += y[j] > thr_hi
+            s1[ell] += a1
+            s2[ell] += a2
+            below[ell] += n_lo
+            above[ell] += n_hi
+            row = hist[ell]
+            for j in range(m):
+                t = (y[j] - l0) * iw  # slot ⌊t⌋ + 1, clamped to 0 and bins + 1
+                row[0 if t < 0.0 else (bins + 1 if t >= bins else int(t) + 1)] += 1
+        for j in range(m):
+            nsq = math.exp(y[j]) - 1.0  # shifted by E ≈ 1
+            q1 += nsq
+            q2 += nsq * nsq
+    return q1, q2
 
 
 @njit(cache=True, nogil=True)

@@ -222,7 +222,8 @@ sampler (NumPy on the same chunk streams)."""
             extra = (w, mode, p.activation != "linear", slope, gain)
             tables = K.chi2_layers(w) if (p.sampler, p.activation) == ("chi2", "linear") \
                 else (np.zeros(0), np.zeros(L, dtype=np.int64))
-            work = {"chi2": 4 * L, "vector": int(w[1:].sum()),
+            work = {"chi2": L if p.activation == "linear" else 4 * L,  # linear: 1 draw
+                    "vector": int(w[1:].sum()),                        # per layer
                     "matrix": int((w[1:] * w[:-1]).sum())}[p.sampler]
         hist = LayerHistogram(exact["center"], exact["sd"], HIST_BINS)
         acc = _Accumulator(L, hist)
