@@ -49,14 +49,21 @@ def best_of(fn: Callable[[], int], repeats: int = 5) -> float:
 
 # ---- NumPy peers ----------------------------------------------------------------------------
 
+def chi2_walks(rng: np.random.Generator, chunk: int) -> np.ndarray:
+    """Y_ℓ = Σ_{k≤ℓ} log(χ²_d/d) for ``chunk`` networks (rows) and every layer, with the
+    per-layer mean and variance taken (the moments-only output)."""
+    y = rng.standard_gamma(D / 2, size=(chunk, L))
+    np.log(y, out=y)
+    y += math.log(2 / D)
+    np.cumsum(y, axis=1, out=y)
+    y.mean(axis=0), y.var(axis=0)
+    return y
+
+
 def numpy_norms_chi2(n: int = N, chunk: int = 20_000) -> int:
     rng = np.random.default_rng(0)
     for start in range(0, n, chunk):
-        y = rng.standard_gamma(D / 2, size=(chunk, L))
-        np.log(y, out=y)
-        y += math.log(2 / D)
-        np.cumsum(y, axis=1, out=y)
-        y.mean(axis=0), y.var(axis=0)
+        chi2_walks(rng, chunk)
     return n
 
 
@@ -69,11 +76,7 @@ def numpy_norms_chi2_outputs(n: int = N, chunk: int = 20_000) -> int:
     offsets = (bins + 2) * np.arange(L)
     hist = np.zeros(L * (bins + 2), dtype=np.int64)
     for start in range(0, n, chunk):
-        y = rng.standard_gamma(D / 2, size=(chunk, L))
-        np.log(y, out=y)
-        y += math.log(2 / D)
-        np.cumsum(y, axis=1, out=y)
-        y.mean(axis=0), y.var(axis=0)
+        y = chi2_walks(rng, chunk)
         slot = np.clip(np.floor((y - lo) * iw), -1, bins).astype(np.int64) + 1
         hist += np.bincount((slot + offsets).ravel(), minlength=hist.size)
         (y < thr_lo).sum(axis=0), (y > thr_hi).sum(axis=0)

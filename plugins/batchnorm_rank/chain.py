@@ -71,7 +71,6 @@ class BNChain:
         the next W ahead while a layer is computed, never beyond the last layer)."""
         self.d, self.n, self.weights, self.sampler, self.act, self.rng = (
             d, n, weights, sampler, act, rng)
-        self.threads = threads
         self.gaussian = K.GaussianWeights(rng, d, threads, layers) \
             if (weights, sampler) == ("gaussian", "full") else None
         self.P = centring_basis(n) if center else None

@@ -390,8 +390,7 @@ def haar_apply(X: np.ndarray, rng: np.random.Generator, chunk_flops: float = 2e7
 
 
 def weight_image(Q: np.ndarray, rng: np.random.Generator, weights: str, sampler: str,
-                 cancelled: Callable[[], bool] = lambda: False,
-                 threads: int = 1) -> np.ndarray | None:
+                 cancelled: Callable[[], bool] = lambda: False) -> np.ndarray | None:
     """W·Q for W ~ N(0, 1/d) i.i.d. (gaussian) or Haar orthogonal; ``reduced`` samples
     W·Q directly from its exact law (see module docstring). None if cancelled. (A chain
     of full Gaussian layers uses :class:`GaussianWeights`, which draws ahead.)"""
@@ -402,7 +401,7 @@ def weight_image(Q: np.ndarray, rng: np.random.Generator, weights: str, sampler:
         return haar_orthogonal(rng, d, m)
     if weights == "orthogonal":
         return haar_apply(Q, rng, cancelled=cancelled)
-    return gaussian_image(Q, rng, threads)
+    return gaussian_image(Q, rng)
 
 
 def gram_logdet(M: np.ndarray) -> float | None:

@@ -170,17 +170,42 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
     below = np.zeros(L, dtype=np.int64)
     above = np.zeros(L, dtype=np.int64)
     centre = lo + 0.5 * bins / inv_width
-    q1 = 0.0
-    q2 = 0.0
     log_scale = np.log(gain / widths[:-1].astype(np.float64))
     if mode == MODE_CHI2 and not homogeneous:
         q1, q2 = _linear_chi2_blocks(rng, n, log_scale, centre, lo, inv_width, bins, thr_lo,
                                      thr_hi, tab, tab_of, s1, s2, hist, below, above)
         alive[:] = n
-        return (alive, centre + s1 / max(n, 1), np.maximum(s2 - s1 * s1 / max(n, 1), 0.0),
-                hist, below, above, 1.0 + q1 / n, max(q2 - q1 * q1 / n, 0.0))
+    else:
+        q1, q2 = _one_network_at_a_time(rng, n, widths, mode, homogeneous, slope, log_scale,
+                                        centre, lo, inv_width, bins, thr_lo, thr_hi, alive,
+                                        s1, s2, hist, below, above)
+    a = np.maximum(alive, 1)
+    mean = centre + s1 / a
+    m2 = np.maximum(s2 - s1 * s1 / a, 0.0)
+    return alive, mean, m2, hist, below, above, 1.0 + q1 / n, max(q2 - q1 * q1 / n, 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(t: float, bins: int) -> int:
+    """Histogram slot ⌊t⌋ + 1 of t = (Y − lo)/width, clamped to 0 and bins + 1."""
+    return 0 if t < 0.0 else (bins + 1 if t >= bins else int(t) + 1)
+
+
+@njit(cache=True, nogil=True)
+def _one_network_at_a_time(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool,
+                           slope: float, log_scale: np.ndarray, centre: np.ndarray,
+                           lo: np.ndarray, inv_width: np.ndarray, bins: int, thr_lo: float,
+                           thr_hi: float, alive: np.ndarray, s1: np.ndarray, s2: np.ndarray,
+                           hist: np.ndarray, below: np.ndarray,
+                           above: np.ndarray) -> tuple[float, float]:
+    """norms_chunk for every sampler but linear χ²: each network through all its layers
+    (a ReLU network can die). Fills the sums in place; returns the shifted sums
+    (Σ(‖x_L‖² − 1), Σ(‖x_L‖² − 1)²), a dead network counting ‖x_L‖² = 0."""
+    L = len(widths) - 1
     x = np.zeros(np.max(widths))
     b, c = chi2_tables(np.max(widths))
+    q1 = 0.0
+    q2 = 0.0
     for _ in range(n):
         if mode == MODE_MATRIX:
             x[: widths[0]] = _unit_vector(rng, widths[0])
@@ -197,9 +222,7 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
             e = y - centre[ell]
             s1[ell] += e
             s2[ell] += e * e
-            t = (y - lo[ell]) * inv_width[ell]  # slot ⌊t⌋ + 1, clamped to 0 and bins + 1
-            slot = 0 if t < 0.0 else (bins + 1 if t >= bins else int(t) + 1)
-            hist[ell, slot] += 1
+            hist[ell, _slot((y - lo[ell]) * inv_width[ell], bins)] += 1
             if y < thr_lo:
                 below[ell] += 1
             if y > thr_hi:
@@ -209,10 +232,7 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
         nsq = math.exp(y) - 1.0 if dead_at == L else -1.0   # shifted by E ≈ 1
         q1 += nsq
         q2 += nsq * nsq
-    a = np.maximum(alive, 1)
-    mean = centre + s1 / a
-    m2 = np.maximum(s2 - s1 * s1 / a, 0.0)
-    return alive, mean, m2, hist, below, above, 1.0 + q1 / n, max(q2 - q1 * q1 / n, 0.0)
+    return q1, q2
 
 
 NORMS_BLOCK = 64  # networks advanced together, layer by layer, by the linear χ² sampler
@@ -256,8 +276,7 @@ def _linear_chi2_blocks(rng, n: int, log_scale: np.ndarray, centre: np.ndarray,
             above[ell] += n_hi
             row = hist[ell]
             for j in range(m):
-                t = (y[j] - l0) * iw  # slot ⌊t⌋ + 1, clamped to 0 and bins + 1
-                row[0 if t < 0.0 else (bins + 1 if t >= bins else int(t) + 1)] += 1
+                row[_slot((y[j] - l0) * iw, bins)] += 1
         for j in range(m):
             nsq = math.exp(y[j]) - 1.0  # shifted by E ≈ 1
             q1 += nsq

@@ -96,7 +96,7 @@ def _half_layers(a: float, r: float, v: float, right: bool, out: np.ndarray) -> 
         nxt = _inverse(a, -math.log(top), x, right)
         out[k, 0], out[k, 1], out[k, 2], out[k, 3] = x, nxt, hx, top
         x, hx, k = nxt, math.exp(-_phi(a, nxt, right)), k + 1
-    return k + 1  # too many layers: the caller widens v
+    return k + 1  # more layers than rows: the caller refuses the table
 
 
 def _tail(a: float, r: float, right: bool) -> float:
@@ -129,15 +129,16 @@ def table(a: float) -> np.ndarray:
         raise ValueError(f"the gamma shape must be positive, not {a}")
     c = math.exp(a - a * math.log(a) + special.gammaln(a))
     v = c / (LAYERS - 6)  # a few layers of slack for the two top layers' excess
-    halves = []
+    halves, n = [], 0
     for right in (True, False):
         r = _base_edge(a, v, right)
         out = np.zeros((MAX_LAYERS, 4))
-        halves.append((r, out[: _half_layers(a, r, v, right, out)]))
-    (r_r, right_layers), (r_l, left_layers) = halves
-    n = len(right_layers) + len(left_layers)
+        count = _half_layers(a, r, v, right, out)
+        halves.append((r, out[:count]))
+        n += count
     if n > MAX_LAYERS:
         raise ArithmeticError(f"log-gamma ziggurat for a = {a}: {n} layers")
+    (r_r, right_layers), (r_l, left_layers) = halves
     row = np.zeros(ROW)
     row[:_HEAD] = [a, math.log(a), n, len(right_layers), r_r, _dphi(a, r_r, True),
                    r_l, _dphi(a, r_l, False)]
