@@ -3,7 +3,7 @@
 Why. The norms and angles samplers need log χ²_k once or twice per layer and network. NumPy
 (and numba's Generator) draw G by Marsaglia–Tsang — a normal, a uniform, a cube and a log
 per draw, ≈ 25–30 ns — and the sampler then takes log G. Sampling Y directly by a ziggurat
-costs two uniforms, a table lookup and a multiply in ≈ 99 % of the draws.
+costs one uniform, a table lookup and a multiply in ≈ 97 % of the draws.
 
 The density. With t = y − log a (the mode), Y has density ∝ g(t) = exp(−φ(t)),
 φ(t) = a(eᵗ − 1 − t) ≥ 0, which is log-concave for every a > 0 and decreasing on both sides
@@ -25,8 +25,12 @@ A rejected draw starts again with a new layer. The result is log a + s (right) o
 
 Tables depend on a only; :func:`tables` builds them (SciPy, ≈ 1 ms per shape) for the
 shapes a run needs, and the njit :func:`log_gamma` draws from a row. All uniforms come
-from the ``numpy.random.Generator`` it is given (53-bit doubles). Measured on the 2-core
-machine: ≈ 11 ns per draw against ≈ 27 ns for Marsaglia–Tsang and its log
+from the ``numpy.random.Generator`` it is given (53-bit doubles). One uniform U makes a
+try: with n layers, ⌊U·n⌋ is the layer and the fraction U·n − ⌊U·n⌋ the position in it,
+which so has 53 − 8 = 45 bits (NumPy's own normal ziggurat likewise splits one 64-bit word
+into an 8-bit layer and a 52-bit position). :func:`log_gamma_from` takes that uniform
+from its caller, who can then fill a block's uniforms in one tight loop. Measured on the
+2-core machine: ≈ 8–11 ns per draw against ≈ 27 ns for Marsaglia–Tsang and its log
 (``benchmarks/mlp_collapse.py``).
 """
 
@@ -39,13 +43,15 @@ import numpy as np
 from numba import njit
 from scipy import special
 
-__all__ = ["LAYERS", "table", "tables", "log_gamma", "log_chi2"]
+__all__ = ["LAYERS", "table", "tables", "log_gamma", "log_gamma_from", "log_chi2",
+           "log_chi2_from"]
 
 LAYERS = 256                   # about this many layers in all (both halves)
 MAX_LAYERS = LAYERS + 16       # room for the rounding of the two halves' counts
 _HEAD = 8                      # a, log a, layers, right base, r_R, φ′_R(r_R), r_L, φ′_L(r_L)
 _W, _IN, _LO, _HI, _SIGN = (_HEAD + k * MAX_LAYERS for k in range(5))
 ROW = _HEAD + 5 * MAX_LAYERS
+LOG2 = math.log(2.0)
 
 
 @njit(cache=True, nogil=True)
@@ -159,11 +165,21 @@ def tables(shapes: np.ndarray | list[float]) -> np.ndarray:
 @njit(cache=True, nogil=True, inline="always")
 def log_gamma(rng, tab: np.ndarray, off: int) -> float:
     """One draw of log G, G ~ Gamma(a), from the row at ``off`` of a :func:`tables` array
-    (exact; see the module docstring)."""
-    n = int(tab[off + 2])
+    (see the module docstring)."""
+    return log_gamma_from(rng, tab, off, rng.random())
+
+
+@njit(cache=True, nogil=True, inline="always")
+def log_gamma_from(rng, tab: np.ndarray, off: int, u: float) -> float:
+    """:func:`log_gamma` whose first try is the given uniform ``u`` ∈ [0, 1): with n layers,
+    ⌊u·n⌋ is the layer and the fraction u·n − ⌊u·n⌋ the position in it. Anything more
+    (the wedge test, the tail, a new try after a rejection) draws from ``rng``. A caller
+    can so fill the uniforms of a block of draws in one tight loop first."""
+    n = tab[off + 2]
     while True:
-        i = min(int(rng.random() * n), n - 1)
-        s = rng.random() * tab[off + _W + i]
+        v = u * n
+        i = min(int(v), int(n) - 1)
+        s = (v - i) * tab[off + _W + i]
         sign = tab[off + _SIGN + i]
         if s < tab[off + _IN + i]:                # ≈ 99 % of the draws
             return tab[off + 1] + sign * s
@@ -178,9 +194,16 @@ def log_gamma(rng, tab: np.ndarray, off: int) -> float:
         lo, hi = tab[off + _LO + i], tab[off + _HI + i]
         if lo + rng.random() * (hi - lo) < math.exp(-_phi(a, s, right)):
             return tab[off + 1] + sign * s
+        u = rng.random()
 
 
 @njit(cache=True, nogil=True, inline="always")
 def log_chi2(rng, tab: np.ndarray, off: int) -> float:
     """log χ²_k = log 2 + log Gamma(k/2), from the row of shape k/2 at ``off``."""
-    return 0.6931471805599453 + log_gamma(rng, tab, off)
+    return LOG2 + log_gamma(rng, tab, off)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def log_chi2_from(rng, tab: np.ndarray, off: int, u: float) -> float:
+    """:func:`log_chi2` with the first try from the uniform ``u`` (see :func:`log_gamma_from`)."""
+    return LOG2 + log_gamma_from(rng, tab, off, u)

@@ -83,7 +83,7 @@ def generic_chunk(rng: np.random.Generator, n: int, widths: np.ndarray, fn: Any,
 class Norms(Experiment):
     id = "mlp-collapse.norms"
     title = "Heavy-tailed norms of deep MLPs (linear, ReLU, leaky ReLU, …)"
-    version = "3"  # 3: linear chi2 draws log χ² by a ziggurat (.loggamma)
+    version = "4"  # 3: linear chi2 draws log χ² by a ziggurat (.loggamma); 4: one uniform a draw
     description = """\
 x_ℓ = f(W_ℓ x_{ℓ−1}), W_ℓ ∈ R^{d_ℓ×d_{ℓ−1}} i.i.d. N(0, σ²/d_{ℓ−1}), ‖x_0‖ = 1; Y_ℓ =
 log(‖x_ℓ‖²/‖x_0‖²). Default σ² preserves E‖x‖²: 1 (linear), 2/(1+α²) (leaky ReLU slope α,

@@ -16,7 +16,7 @@ from matexplore_plugins.mlp_collapse import loggamma as LG
 SHAPES = [0.5, 1.0, 1.5, 5.0, 15.5, 500.0]
 
 
-@njit(cache=True)
+@njit  # not cached: numba's cache would not see a change in loggamma.py
 def draws(rng, tab, n):
     out = np.empty(n)
     for i in range(n):
