@@ -74,7 +74,7 @@ in log space: no underflow), chi2 (the same step from its sufficient statistics
                        measured="var_log_sin2", se="var_se",
                        help="L·[ψ'((d−1)/2) + ψ'(d/2)] ≈ 4L/d: exact once θ ≈ 0 "
                             "(an upper bound while the angle is large)"))
-    version = "3"  # 3: the chi2 (Bartlett) sampler draws log χ² by a ziggurat (.loggamma)
+    version = "4"  # 3: Bartlett log χ² by a ziggurat (.loggamma); 4: in blocks, 1 uniform a draw
 
     COLUMNS = ["layer", "mean_log_sin2", "var_log_sin2", "mean_exact_small_angle",
                "var_exact_small_angle", "mean_source", "var_source", "mean_se",

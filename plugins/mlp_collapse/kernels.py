@@ -16,10 +16,13 @@ N(0, σ²/d_in) has the law σ‖x‖ g/√d_in, g ~ N(0, I_{d_out}), independen
   (g₁, cosθ g₁ + sinθ g₂) gives the next angle — O(d) per layer, log sinθ tracked in
   log space (no underflow, no cancellation);
 * angles, ``chi2``:  the same step from its sufficient statistics (Bartlett):
-  ‖g₁‖² ~ χ²_d, g₁·g₂/‖g₁‖ ~ N(0, 1), ‖g₂ − proj g₂‖² ~ χ²_{d−1}, independent — O(1);
+  ‖g₁‖² ~ χ²_d, g₁·g₂/‖g₁‖ ~ N(0, 1), ‖g₂ − proj g₂‖² ~ χ²_{d−1}, independent — O(1),
+  run on blocks of networks with vectorised exp/log (:func:`_bartlett_blocks`);
 * ``matrix`` (both): explicit W ∈ R^{d_ℓ×d_{ℓ−1}} applied to explicit vectors — O(d²),
   for validation.
-χ²_k is drawn as 2·Gamma(k/2) (``rng.standard_gamma``).
+Where only log χ²_k is needed (linear χ² norms, Bartlett angles) it comes from the
+log-gamma ziggurat of :mod:`.loggamma`; elsewhere χ²_k is 2·Gamma(k/2) by Marsaglia–Tsang
+(:func:`_chi2_mt`, the same numbers as ``rng.standard_gamma``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .loggamma import ROW, log_chi2, tables
+from . import simd
+from .loggamma import ROW, log_chi2, log_chi2_from, tables
 
 MODE_CHI2, MODE_VECTOR, MODE_MATRIX = 0, 1, 2
 MODE_GRAM = 1                 # angles: O(d) Gaussian vectors; MODE_CHI2: O(1) Bartlett
@@ -66,9 +70,9 @@ def chi2_layers(widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bartlett_table(d: int) -> np.ndarray:
-    """The log-χ² tables of χ²_d (offset 0) and χ²_{d−1} (offset ROW; d ≥ 2) for the
-    Bartlett angles sampler."""
-    return tables([0.5 * d, 0.5 * (d - 1)] if d >= 2 else [0.5 * d])
+    """The log-χ² tables of the Bartlett angles sampler: χ²_d (offset 0), χ²_1 (offset ROW:
+    |N(0, 1)| = exp(½ log χ²_1)) and, for d ≥ 2, χ²_{d−1} (offset 2·ROW)."""
+    return tables([0.5 * d, 0.5] + ([0.5 * (d - 1)] if d >= 2 else []))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -331,16 +335,6 @@ def _gram_step(rng, u: float, lv: float, d: int, g1: np.ndarray,
     return _pair_update(u, lv, math.sqrt(n1), p / math.sqrt(n1), 0.5 * math.log(res2))
 
 
-@njit(cache=True, nogil=True, inline="always")  # a call that passes rng costs ≈ 20 ns
-def _bartlett_step(rng, u: float, lv: float, d: int, tab: np.ndarray) -> tuple[float, float]:
-    """The Gram step from its sufficient statistics χ²_d, N(0, 1), χ²_{d−1}, the χ² drawn
-    as logs from :func:`bartlett_table` (√χ²_d = exp(½ log χ²_d))."""
-    root_n1 = math.exp(0.5 * log_chi2(rng, tab, 0))
-    t = rng.standard_normal()
-    half_log_res2 = 0.5 * log_chi2(rng, tab, ROW) if d >= 2 else -math.inf
-    return _pair_update(u, lv, root_n1, t, half_log_res2)
-
-
 @njit(cache=True, nogil=True)
 def _pair_update(u: float, lv: float, root_n1: float, t: float,
                  half_log_res2: float) -> tuple[float, float]:
@@ -386,6 +380,120 @@ def _matrix_step(rng, x: np.ndarray, y: np.ndarray, d: int, normalize: bool) -> 
     return math.log((r * r).sum()) - math.log((y * y).sum())
 
 
+ANGLES_BLOCK = 64  # networks advanced together, layer by layer, by the Bartlett sampler
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bartlett_blocks(rng, n: int, d: int, depth: int, theta0: float, ratios: np.ndarray,
+                     tab: np.ndarray):
+    """angles_chunk for the Bartlett sampler, :data:`ANGLES_BLOCK` networks at a time,
+    layer by layer. Per network the state is (cosθ, sinθ, z = log sin²θ) and a layer is
+
+        a = cosθ √χ²_d + sinθ t,   b = sinθ √χ²_{d−1},   n² = a² + b²,
+        cosθ′ = a/n,   sinθ′ = b/n,   z′ = z + log χ²_{d−1} − log n²,
+
+    with t ~ N(0, 1) = ±exp(½ log χ²_1). z is carried in logs, so it stays exact when
+    sinθ underflows (then b = 0, n = |a|, cosθ′ = ±1: the angle has collapsed). Each
+    layer of a block runs in four tight loops: the uniforms (the only random calls of
+    the fast path), the log-χ² ziggurats from them (:func:`.loggamma.log_chi2_from`),
+    the series c(cos²θ) for all networks until every one has converged, and the update
+    with the vectorisable :mod:`.simd` exp and log."""
+    shift = np.zeros(depth)
+    s1 = np.zeros(depth)
+    s2 = np.zeros(depth)
+    cos2_sum = np.zeros(depth)
+    cov_sum = np.zeros(depth)
+    B = ANGLES_BLOCK
+    unif = np.empty(3 * B)
+    l_d = np.empty(B)                  # log χ²_d
+    l_res = np.full(B, -math.inf)      # log χ²_{d−1} (−inf: d = 1, b = 0)
+    l_t = np.empty(B)                  # log |t| = ½ log χ²_1
+    sign_t = np.empty(B)
+    u = np.empty(B)
+    s = np.empty(B)
+    z = np.empty(B)
+    cos2 = np.empty(B)
+    cov = np.empty(B)
+    term = np.empty(B)
+    alpha = 0.5 * d
+    z0 = 2 * math.log(math.sin(theta0))
+    for start in range(0, n, B):
+        m = min(B, n - start)
+        u[:m] = math.cos(theta0)
+        s[:m] = math.sin(theta0)
+        z[:m] = z0
+        for ell in range(depth):
+            _bartlett_draws(rng, m, d, tab, unif, l_d, l_res, l_t, sign_t)
+            cos2_sum[ell] += _cov_block(u, m, alpha, ratios, cos2, cov, term)
+            cov_sum[ell] += cov[:m].sum()
+            for j in range(m):
+                t = sign_t[j] * simd.exp(l_t[j])
+                a = u[j] * simd.exp(0.5 * l_d[j]) + s[j] * t
+                b = s[j] * simd.exp(0.5 * l_res[j])
+                n2 = a * a + b * b
+                inv = 1.0 / math.sqrt(n2)
+                u[j] = a * inv
+                s[j] = b * inv
+                z[j] += l_res[j] - simd.log(n2)
+            if start == 0:
+                shift[ell] = z[0] - z0
+            c = shift[ell] + z0
+            a1 = 0.0
+            a2 = 0.0
+            for j in range(m):
+                e = z[j] - c
+                a1 += e
+                a2 += e * e
+            s1[ell] += a1
+            s2[ell] += a2
+    k = max(n, 1)
+    return (shift + s1 / k, np.maximum(s2 - s1 * s1 / k, 0.0), cos2_sum / k, cov_sum / k)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _cov_block(u: np.ndarray, m: int, alpha: float, ratios: np.ndarray, cos2: np.ndarray,
+               cov: np.ndarray, term: np.ndarray) -> float:
+    """cos2 = cos²θ and cov = c(cos²θ) (:func:`_cov_series`) for the first m networks,
+    the series summed for all of them until each term is below 1e−17 of its sum (one more
+    term for some than the scalar series: a difference below 1e−16 relative). Returns
+    Σ cos²θ."""
+    total = 0.0
+    for j in range(m):
+        c2 = u[j] * u[j]
+        cos2[j] = c2
+        term[j] = c2 / alpha
+        cov[j] = 0.0
+        total += c2
+    for k in range(ratios.size):
+        r = ratios[k]
+        live = 0
+        for j in range(m):
+            cov[j] += term[j]
+            term[j] *= cos2[j] * r
+            live += term[j] >= 1e-17 * cov[j]
+        if live == 0:
+            break
+    return total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bartlett_draws(rng, m: int, d: int, tab: np.ndarray, unif: np.ndarray, l_d: np.ndarray,
+                    l_res: np.ndarray, l_t: np.ndarray, sign_t: np.ndarray) -> None:
+    """One layer's draws for m networks: log χ²_d, log χ²_{d−1}, and t ~ N(0, 1) as
+    log|t| = ½ log χ²_1 and its sign (the top bit of its uniform; the ziggurat gets the
+    rest: 2u − 1 or 2u, exact)."""
+    for j in range(3 * m):
+        unif[j] = rng.random()
+    for j in range(m):
+        l_d[j] = log_chi2_from(rng, tab, 0, unif[j])
+        w = 2.0 * unif[m + j]
+        neg = w >= 1.0
+        l_t[j] = 0.5 * log_chi2_from(rng, tab, ROW, w - 1.0 if neg else w)
+        sign_t[j] = -1.0 if neg else 1.0
+        if d >= 2:
+            l_res[j] = log_chi2_from(rng, tab, 2 * ROW, unif[2 * m + j])
+
+
 @njit(cache=True, nogil=True)
 def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
                  normalize: bool, cov_terms: int, tab: np.ndarray):
@@ -396,6 +504,8 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
     c(cos²θ_{ℓ−1}) (the ingredients of the conditional variance of the ℓ-th increment).
     ``tab``: :func:`bartlett_table` of d (chi2 mode; unused by the others).
     Moments are sums shifted by the first network's Z_ℓ (no division per sample)."""
+    if mode == MODE_CHI2:
+        return _bartlett_blocks(rng, n, d, depth, theta0, _cov_ratios(d, cov_terms), tab)
     shift = np.zeros(depth)
     s1 = np.zeros(depth)
     s2 = np.zeros(depth)
@@ -424,10 +534,7 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
                 log_s2 = _matrix_step(rng, x, y, d, normalize)
                 cos2 = -math.expm1(log_s2)
             else:
-                if mode == MODE_CHI2:
-                    u, lv = _bartlett_step(rng, u, lv, d, tab)
-                else:
-                    u, lv = _gram_step(rng, u, lv, d, g1, g2)
+                u, lv = _gram_step(rng, u, lv, d, g1, g2)
                 log_s2 = 2 * lv
                 cos2 = u * u
             z = log_s2 - log_s0

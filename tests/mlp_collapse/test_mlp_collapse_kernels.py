@@ -131,16 +131,66 @@ def test_angles_cheap_sampler_vs_matrix_two_sample(mode: int) -> None:
         assert abs(m.mean() - exact) < 4 * m.std(ddof=1) / math.sqrt(len(m))
 
 
-def test_angles_variance_matches_conditional_law() -> None:
+@pytest.mark.parametrize("mode", [K.MODE_GRAM, K.MODE_CHI2])
+def test_angles_variance_matches_conditional_law(mode: int) -> None:
     d, L, n = 6, 15, 20_000
-    m, m2, cos2, cov = K.angles_chunk(G(77), n, d, L, math.pi / 2, K.MODE_GRAM, False, 4096,
-                                      NO_TABLE)
+    m, m2, cos2, cov = K.angles_chunk(G(77), n, d, L, math.pi / 2, mode, False, 4096,
+                                      K.bartlett_table(d))
     var_law = np.cumsum(T.angle_increment_var(d, 0.0)[0] + 2 * cov)
     var = m2 / (n - 1)
     # Var of a sample variance ≤ (μ4 − σ⁴)/n; bound μ4 by 6σ⁴ (log-χ² sums: excess ≤ 3)
     assert np.all(np.abs(var - var_law) < 4 * np.sqrt(5 * var_law**2 / n))
     # the kernel's series equals the theory's
     assert K.log_chi2_cov(d, 0.7, 4096) == pytest.approx(T.log_chi2_cov(d, 0.7)[0], rel=1e-12)
+
+
+def test_block_series_equals_the_scalar_series() -> None:
+    """The Bartlett blocks sum c(cos²θ) for all networks of a block at once."""
+    d = 5
+    u = np.sqrt(np.r_[0.0, 1e-12, G(5).uniform(0, 1, 60), 0.999999, 1.0])
+    cos2, cov, term = np.empty(u.size), np.empty(u.size), np.empty(u.size)
+    total = K._cov_block(u, u.size, 0.5 * d, K._cov_ratios(d, 4096), cos2, cov, term)
+    scalar = np.array([K.log_chi2_cov(d, c, 4096) for c in u * u])
+    np.testing.assert_allclose(cov, scalar, rtol=1e-15, atol=0)
+    assert total == pytest.approx((u * u).sum(), rel=1e-15)
+
+
+def test_bartlett_draws_have_their_laws_and_are_independent() -> None:
+    """One layer's draws of the block sampler: log χ²_d, log χ²_{d−1} (KS against SciPy)
+    and t = ±exp(½ log χ²_1) ~ N(0, 1), pairwise uncorrelated (|r| < 4/√n)."""
+    d, m, reps = 7, 64, 800
+    tab = K.bartlett_table(d)
+
+    @njit
+    def layers(rng):
+        unif, out = np.empty(3 * m), np.empty((3, reps * m))
+        l_d, l_res, l_t, sign = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+        for r in range(reps):
+            K._bartlett_draws(rng, m, d, tab, unif, l_d, l_res, l_t, sign)
+            out[0, r * m:(r + 1) * m] = l_d
+            out[1, r * m:(r + 1) * m] = l_res
+            out[2, r * m:(r + 1) * m] = sign * np.exp(l_t)
+        return out
+
+    l_d, l_res, t = layers(G(11))
+    assert stats.kstest(np.exp(l_d), stats.chi2(d).cdf).pvalue > 1e-3
+    assert stats.kstest(np.exp(l_res), stats.chi2(d - 1).cdf).pvalue > 1e-3
+    assert stats.kstest(t, stats.norm.cdf).pvalue > 1e-3
+    n = t.size
+    for a, b in ((l_d, l_res), (l_d, t), (l_res, t), (l_d, np.abs(t))):
+        assert abs(np.corrcoef(a, b)[0, 1]) < 4 / math.sqrt(n)
+
+
+def test_bartlett_blocks_follow_the_exact_mean_law_through_underflow() -> None:
+    """d = 2, 2000 layers: log sin²θ falls ≈ 1.39 a layer, so sinθ underflows to 0 after
+    ≈ 1100 layers; z = log sin²θ is carried in logs and must still follow the exact
+    E Z_ℓ = ℓ[ψ(½) − ψ(1)] (200 networks: three full blocks and a partial one)."""
+    d, L, n = 2, 2000, 200
+    m, m2, _, _ = K.angles_chunk(G(21), n, d, L, math.radians(60), K.MODE_CHI2, False,
+                                 4096, K.bartlett_table(d))
+    assert np.all(np.isfinite(m)) and m[-1] < -2000
+    se = np.sqrt(m2 / (n - 1) / n)
+    assert np.all(np.abs(m - T.angles_mean_exact(d, L)) < 4 * se + 1e-9)
 
 
 def test_normalisation_does_not_change_angles() -> None:
