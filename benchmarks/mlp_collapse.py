@@ -203,15 +203,16 @@ def main() -> None:
         ("norms ReLU χ² d=10 L=100", None, numpy_norms_relu, K.norms_chunk, N, 2500,
          norms_args(True), 2 * L / gammas),
         ("angles Bartlett d=32 L=100", numpy_bartlett_outputs, numpy_bartlett, K.angles_chunk,
-         NA, 1000, (DA, LA, math.pi / 2, K.MODE_CHI2, False, 4096, K.bartlett_table(DA)),
+         NA, 400_000 // LA, (DA, LA, math.pi / 2, K.MODE_CHI2, False, 4096, K.bartlett_table(DA),
+                    K.cov_chebyshev(DA)),
          2 * LA / gammas),
     ]
     print(f"{'sampler':27s} {'NumPy same':>10s} {'NumPy mom.':>10s} {'ours 1thr':>10s} "
           f"{'ours 2thr':>10s} {'1thr/same':>9s} {'1thr/mom.':>9s} {'2thr/1thr':>9s} "
-          f"{'gamma-bound':>11s}")
+          f"{'RNG 2/1':>7s} {'gamma-bound':>11s}")
     for name, same, moments, kernel, total, size, args, t_rng in cases:
         runs = {"moments": moments, "1": ours(kernel, total, size, args, 1),
-                "2": ours(kernel, total, size, args, 2)}
+                "2": ours(kernel, total, size, args, 2), **common.rng_limit_runs()}
         if same is not None:
             runs["same"] = same
         for fn in runs.values():
@@ -222,11 +223,12 @@ def main() -> None:
             if "same" in rate else (f"{'—':>10s}", f"{'—':>9s}")
         print(f"{name:27s} {same_cells[0]} {rate['moments']:10.0f} {rate['1']:10.0f} "
               f"{rate['2']:10.0f} {same_cells[1]} {rate['1'] / rate['moments']:9.2f} "
-              f"{rate['2'] / rate['1']:9.2f} {1 / t_rng:11.0f}")
+              f"{rate['2'] / rate['1']:9.2f} {t['limit'] / t['limit2']:7.2f} {1 / t_rng:11.0f}")
     print("\n(networks/s, best of 3 interleaved rounds. NumPy same: the vectorised NumPy "
           "sampler computing every output the kernel returns (histograms, tails, the "
           "conditional-variance series; not written for ReLU); NumPy mom.: only the per-layer "
-          "mean and variance. "
+          "mean and variance. RNG 2/1: the 2-thread scaling of a plain Generator loop timed "
+          "in the same rounds — what the machine offers at that moment. "
           "gamma-bound: networks/s of Marsaglia–Tsang gamma draws alone, 1 thread — the "
           "linear χ² and Bartlett kernels beat it by drawing log χ² from a ziggurat)")
     print(f"footnote: naive per-network NumPy loop with explicit W (norms): "

@@ -28,9 +28,11 @@ log-gamma ziggurat of :mod:`.loggamma`; elsewhere χ²_k is 2·Gamma(k/2) by Mar
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
+from numpy.polynomial import chebyshev
 
 from . import simd
 from .loggamma import ROW, log_chi2, log_chi2_from, tables
@@ -73,6 +75,33 @@ def bartlett_table(d: int) -> np.ndarray:
     """The log-χ² tables of the Bartlett angles sampler: χ²_d (offset 0), χ²_1 (offset ROW:
     |N(0, 1)| = exp(½ log χ²_1)) and, for d ≥ 2, χ²_{d−1} (offset 2·ROW)."""
     return tables([0.5 * d, 0.5] + ([0.5 * (d - 1)] if d >= 2 else []))
+
+
+COV_CHEB_DEGREES = (8, 12, 16, 24, 32)
+COV_CHEB_RTOL = 1e-13
+
+
+@lru_cache(maxsize=None)
+def cov_chebyshev(d: int, terms: int = 4096) -> np.ndarray:
+    """Chebyshev coefficients, in t = 2x − 1, of g(x) = c(x)/x on x = cos²θ ∈ [0, 1], for the
+    Bartlett sampler: the interpolant of lowest degree in :data:`COV_CHEB_DEGREES` whose
+    x·g is within :data:`COV_CHEB_RTOL` (relative) of the series c (:func:`log_chi2_cov`)
+    at 1000 points of (0, 1]. g is analytic on [0, 1) and c has a (1 − x)^{d/2} log(1 − x)
+    singularity at x = 1, so this holds for d ≳ 12 (degree 16 at d = 32); for smaller d
+    none does, the result is empty and the sampler sums the series."""
+    x = np.linspace(0.0, 1.0, 1001)[1:]
+    want = np.array([log_chi2_cov(d, v, terms) for v in x])
+
+    def g(t: np.ndarray) -> np.ndarray:
+        xs = 0.5 * (t + 1.0)
+        return np.array([log_chi2_cov(d, v, terms) / v for v in xs])
+
+    for degree in COV_CHEB_DEGREES:
+        coef = chebyshev.chebinterpolate(g, degree)
+        if np.max(np.abs(x * chebyshev.chebval(2 * x - 1, coef) / want - 1)) < COV_CHEB_RTOL:
+            coef.setflags(write=False)
+            return coef
+    return np.zeros(0)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -385,18 +414,20 @@ ANGLES_BLOCK = 64  # networks advanced together, layer by layer, by the Bartlett
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _bartlett_blocks(rng, n: int, d: int, depth: int, theta0: float, ratios: np.ndarray,
-                     tab: np.ndarray):
+                     cheb: np.ndarray, tab: np.ndarray):
     """angles_chunk for the Bartlett sampler, :data:`ANGLES_BLOCK` networks at a time,
-    layer by layer. Per network the state is (cosθ, sinθ, z = log sin²θ) and a layer is
+    layer by layer. Per network the state is (cosθ, sinθ, z = log sin²θ); a layer is the
+    Gram step (cosθ √χ²_d + sinθ t, sinθ √χ²_{d−1}) scaled by 1/√χ²_d, which leaves the
+    angle as it is and saves an exp:
 
-        a = cosθ √χ²_d + sinθ t,   b = sinθ √χ²_{d−1},   n² = a² + b²,
-        cosθ′ = a/n,   sinθ′ = b/n,   z′ = z + log χ²_{d−1} − log n²,
+        a = cosθ + sinθ t/√χ²_d,   b = sinθ √(χ²_{d−1}/χ²_d),   n² = a² + b²,
+        cosθ′ = a/n,   sinθ′ = b/n,   z′ = z + log χ²_{d−1} − log χ²_d − log n²,
 
     with t ~ N(0, 1) = ±exp(½ log χ²_1). z is carried in logs, so it stays exact when
     sinθ underflows (then b = 0, n = |a|, cosθ′ = ±1: the angle has collapsed). Each
     layer of a block runs in four tight loops: the uniforms (the only random calls of
     the fast path), the log-χ² ziggurats from them (:func:`.loggamma.log_chi2_from`),
-    the series c(cos²θ) for all networks until every one has converged, and the update
+    c(cos²θ) for all networks (:func:`_cov_block`), and the update
     with the vectorisable :mod:`.simd` exp and log."""
     shift = np.zeros(depth)
     s1 = np.zeros(depth)
@@ -415,6 +446,7 @@ def _bartlett_blocks(rng, n: int, d: int, depth: int, theta0: float, ratios: np.
     cos2 = np.empty(B)
     cov = np.empty(B)
     term = np.empty(B)
+    term2 = np.empty(B)
     alpha = 0.5 * d
     z0 = 2 * math.log(math.sin(theta0))
     for start in range(0, n, B):
@@ -424,17 +456,17 @@ def _bartlett_blocks(rng, n: int, d: int, depth: int, theta0: float, ratios: np.
         z[:m] = z0
         for ell in range(depth):
             _bartlett_draws(rng, m, d, tab, unif, l_d, l_res, l_t, sign_t)
-            cos2_sum[ell] += _cov_block(u, m, alpha, ratios, cos2, cov, term)
+            cos2_sum[ell] += _cov_block(u, m, alpha, ratios, cheb, cos2, cov, term, term2)
             cov_sum[ell] += cov[:m].sum()
             for j in range(m):
-                t = sign_t[j] * simd.exp(l_t[j])
-                a = u[j] * simd.exp(0.5 * l_d[j]) + s[j] * t
-                b = s[j] * simd.exp(0.5 * l_res[j])
+                a = u[j] + s[j] * sign_t[j] * simd.exp(l_t[j] - 0.5 * l_d[j])
+                log_ratio = l_res[j] - l_d[j]
+                b = s[j] * simd.exp(0.5 * log_ratio)
                 n2 = a * a + b * b
                 inv = 1.0 / math.sqrt(n2)
                 u[j] = a * inv
                 s[j] = b * inv
-                z[j] += l_res[j] - simd.log(n2)
+                z[j] += log_ratio - simd.log(n2)
             if start == 0:
                 shift[ell] = z[0] - z0
             c = shift[ell] + z0
@@ -451,29 +483,56 @@ def _bartlett_blocks(rng, n: int, d: int, depth: int, theta0: float, ratios: np.
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _cov_block(u: np.ndarray, m: int, alpha: float, ratios: np.ndarray, cos2: np.ndarray,
-               cov: np.ndarray, term: np.ndarray) -> float:
-    """cos2 = cos²θ and cov = c(cos²θ) (:func:`_cov_series`) for the first m networks,
-    the series summed for all of them until each term is below 1e−17 of its sum (one more
-    term for some than the scalar series: a difference below 1e−16 relative). Returns
-    Σ cos²θ."""
+def _cov_block(u: np.ndarray, m: int, alpha: float, ratios: np.ndarray, cheb: np.ndarray,
+               cos2: np.ndarray, cov: np.ndarray, term: np.ndarray,
+               term2: np.ndarray) -> float:
+    """cos2 = cos²θ and cov = c(cos²θ) for the first m networks: from the Chebyshev
+    coefficients ``cheb`` of :func:`cov_chebyshev` when there are any, else the series
+    (:func:`_cov_series`) summed for all of them until each term is below 1e−17 of its
+    sum (a few more terms for some than the scalar series: a difference below 1e−16
+    relative). ``term``, ``term2``: scratch. Returns Σ cos²θ."""
     total = 0.0
     for j in range(m):
         c2 = u[j] * u[j]
         cos2[j] = c2
-        term[j] = c2 / alpha
-        cov[j] = 0.0
         total += c2
+    if cheb.size:
+        _clenshaw_block(cos2, m, cheb, cov, term, term2)
+        return total
+    for j in range(m):
+        term[j] = cos2[j] / alpha
+        cov[j] = 0.0
     for k in range(ratios.size):
         r = ratios[k]
-        live = 0
         for j in range(m):
             cov[j] += term[j]
             term[j] *= cos2[j] * r
-            live += term[j] >= 1e-17 * cov[j]
-        if live == 0:
-            break
+        if k % 4 == 3:                    # convergence checked every 4 terms
+            live = 0
+            for j in range(m):
+                live += term[j] >= 1e-17 * cov[j]
+            if live == 0:
+                break
     return total
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _clenshaw_block(x: np.ndarray, m: int, cheb: np.ndarray, out: np.ndarray,
+                    b1: np.ndarray, b2: np.ndarray) -> None:
+    """out = x·Σ_k cheb[k] T_k(2x − 1) for the first m entries of x (Clenshaw's recurrence
+    b_k = 2t b_{k+1} − b_{k+2} + cheb[k], run for all entries at once)."""
+    for j in range(m):
+        b1[j] = 0.0
+        b2[j] = 0.0
+    for k in range(cheb.size - 1, 0, -1):
+        ck = cheb[k]
+        for j in range(m):
+            b0 = 2.0 * (2.0 * x[j] - 1.0) * b1[j] - b2[j] + ck
+            b2[j] = b1[j]
+            b1[j] = b0
+    c0 = cheb[0]
+    for j in range(m):
+        out[j] = x[j] * ((2.0 * x[j] - 1.0) * b1[j] - b2[j] + c0)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -496,16 +555,18 @@ def _bartlett_draws(rng, m: int, d: int, tab: np.ndarray, unif: np.ndarray, l_d:
 
 @njit(cache=True, nogil=True)
 def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
-                 normalize: bool, cov_terms: int, tab: np.ndarray):
+                 normalize: bool, cov_terms: int, tab: np.ndarray, cheb: np.ndarray):
     """Simulate ``n`` networks on a pair of inputs at angle θ_0 (radians).
 
     Returns (mean[L], M2[L], cos2_prev_mean[L], cov_prev_mean[L]): mean and
     M2 = Σ(Z − mean)² of Z_ℓ = log(sin²θ_ℓ/sin²θ_0), and the means of cos²θ_{ℓ−1} and
     c(cos²θ_{ℓ−1}) (the ingredients of the conditional variance of the ℓ-th increment).
-    ``tab``: :func:`bartlett_table` of d (chi2 mode; unused by the others).
+    ``tab``, ``cheb``: :func:`bartlett_table` and :func:`cov_chebyshev` of d (chi2 mode;
+    unused by the others, which sum the series of c to ``cov_terms`` terms at most).
     Moments are sums shifted by the first network's Z_ℓ (no division per sample)."""
     if mode == MODE_CHI2:
-        return _bartlett_blocks(rng, n, d, depth, theta0, _cov_ratios(d, cov_terms), tab)
+        return _bartlett_blocks(rng, n, d, depth, theta0, _cov_ratios(d, cov_terms), cheb,
+                                tab)
     shift = np.zeros(depth)
     s1 = np.zeros(depth)
     s2 = np.zeros(depth)

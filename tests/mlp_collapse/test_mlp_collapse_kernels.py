@@ -99,8 +99,8 @@ def test_kernels_are_deterministic_per_seed() -> None:
     a, _ = _norms(K.MODE_VECTOR, 9, 500)
     b, _ = _norms(K.MODE_VECTOR, 9, 500)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    c = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256, NO_TABLE)
-    d = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256, NO_TABLE)
+    c = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256, NO_TABLE, NO_TABLE)
+    d = K.angles_chunk(G(3), 50, 5, 6, 1.0, K.MODE_GRAM, False, 256, NO_TABLE, NO_TABLE)
     assert all(np.array_equal(x, y) for x, y in zip(c, d))
 
 
@@ -112,7 +112,7 @@ def _chunk_stats(mode: int, seed0: int, chunks: int, n: int, d: int, L: int, th:
     means, variances = [], []
     for c in range(chunks):
         m, m2, _, _ = K.angles_chunk(G(seed0 + c), n, d, L, th, mode, normalize, 1024,
-                                      K.bartlett_table(d))
+                                      K.bartlett_table(d), K.cov_chebyshev(d, 1024))
         means.append(m[-1])
         variances.append(m2[-1] / (n - 1))
     return np.array(means), np.array(variances)
@@ -135,7 +135,7 @@ def test_angles_cheap_sampler_vs_matrix_two_sample(mode: int) -> None:
 def test_angles_variance_matches_conditional_law(mode: int) -> None:
     d, L, n = 6, 15, 20_000
     m, m2, cos2, cov = K.angles_chunk(G(77), n, d, L, math.pi / 2, mode, False, 4096,
-                                      K.bartlett_table(d))
+                                      K.bartlett_table(d), K.cov_chebyshev(d))
     var_law = np.cumsum(T.angle_increment_var(d, 0.0)[0] + 2 * cov)
     var = m2 / (n - 1)
     # Var of a sample variance ≤ (μ4 − σ⁴)/n; bound μ4 by 6σ⁴ (log-χ² sums: excess ≤ 3)
@@ -149,10 +149,42 @@ def test_block_series_equals_the_scalar_series() -> None:
     d = 5
     u = np.sqrt(np.r_[0.0, 1e-12, G(5).uniform(0, 1, 60), 0.999999, 1.0])
     cos2, cov, term = np.empty(u.size), np.empty(u.size), np.empty(u.size)
-    total = K._cov_block(u, u.size, 0.5 * d, K._cov_ratios(d, 4096), cos2, cov, term)
+    total = K._cov_block(u, u.size, 0.5 * d, K._cov_ratios(d, 4096), NO_TABLE, cos2, cov,
+                         term, term.copy())
     scalar = np.array([K.log_chi2_cov(d, c, 4096) for c in u * u])
     np.testing.assert_allclose(cov, scalar, rtol=1e-15, atol=0)
     assert total == pytest.approx((u * u).sum(), rel=1e-15)
+
+
+@pytest.mark.parametrize("d", [12, 32, 300])
+def test_cov_chebyshev_within_1e13_of_the_series(d: int) -> None:
+    """The interpolant of c(x)/x replaces the series for d ≳ 12: checked here at points
+    other than the ones it was validated on, and at x = 1 against c(1) = ψ'(d/2)."""
+    cheb = K.cov_chebyshev(d)
+    assert 0 < cheb.size <= 33
+    x = np.r_[1e-30, G(d).uniform(0, 1, 300), 1.0]
+    cov, b1, b2 = np.empty(x.size), np.empty(x.size), np.empty(x.size)
+    K._clenshaw_block(x, x.size, cheb, cov, b1, b2)
+    series = np.array([K.log_chi2_cov(d, v, 4096) for v in x])
+    np.testing.assert_allclose(cov, series, rtol=2e-13, atol=0)
+    assert cov[-1] == pytest.approx(special.polygamma(1, d / 2), rel=2e-13)
+
+
+def test_small_widths_keep_the_series() -> None:
+    """Below d ≈ 12 the singularity of c at x = 1 defeats a degree-32 interpolant."""
+    assert K.cov_chebyshev(6).size == 0
+
+
+def test_bartlett_with_the_interpolant_equals_the_series() -> None:
+    """Same streams, so the angles are bit-identical; only the c(cos²θ) means differ,
+    by the interpolant's error."""
+    d, L, n, th = 16, 30, 300, math.radians(80)
+    args = (n, d, L, th, K.MODE_CHI2, False, 4096, K.bartlett_table(d))
+    fast = K.angles_chunk(G(8), *args, K.cov_chebyshev(d))
+    slow = K.angles_chunk(G(8), *args, NO_TABLE)
+    for a, b in zip(fast[:3], slow[:3]):
+        assert np.array_equal(a, b)
+    np.testing.assert_allclose(fast[3], slow[3], rtol=2e-13, atol=1e-300)
 
 
 def test_bartlett_draws_have_their_laws_and_are_independent() -> None:
@@ -187,15 +219,15 @@ def test_bartlett_blocks_follow_the_exact_mean_law_through_underflow() -> None:
     E Z_ℓ = ℓ[ψ(½) − ψ(1)] (200 networks: three full blocks and a partial one)."""
     d, L, n = 2, 2000, 200
     m, m2, _, _ = K.angles_chunk(G(21), n, d, L, math.radians(60), K.MODE_CHI2, False,
-                                 4096, K.bartlett_table(d))
+                                 4096, K.bartlett_table(d), K.cov_chebyshev(d))
     assert np.all(np.isfinite(m)) and m[-1] < -2000
     se = np.sqrt(m2 / (n - 1) / n)
     assert np.all(np.abs(m - T.angles_mean_exact(d, L)) < 4 * se + 1e-9)
 
 
 def test_normalisation_does_not_change_angles() -> None:
-    a = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, False, 64, NO_TABLE)
-    b = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, True, 64, NO_TABLE)
+    a = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, False, 64, NO_TABLE, NO_TABLE)
+    b = K.angles_chunk(G(4), 200, 8, 20, 1.2, K.MODE_MATRIX, True, 64, NO_TABLE, NO_TABLE)
     assert np.allclose(a[0], b[0], atol=1e-9)
     assert np.allclose(a[1], b[1], rtol=1e-8)
 
