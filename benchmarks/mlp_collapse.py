@@ -161,7 +161,8 @@ def norms_args(relu: bool) -> tuple:
         m, s = lay.mean, np.sqrt(lay.var)
     else:
         m, s = T.norms_mean_exact(WIDTHS), np.sqrt(T.norms_var_exact(WIDTHS))
-    tables = (np.zeros(0), np.zeros(L, dtype=np.int64)) if relu else K.chi2_layers(WIDTHS)
+    tables = (K.count_tables(WIDTHS), np.zeros(L, dtype=np.int64)) if relu \
+        else K.chi2_layers(WIDTHS)
     return (WIDTHS, K.MODE_CHI2, relu, 0.0 if relu else 1.0, 2.0 if relu else 1.0,
             m - 8 * s, 512 / (16 * s), 512, math.log(1e-4), math.log(100.0), *tables)
 

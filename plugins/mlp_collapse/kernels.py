@@ -127,6 +127,59 @@ def _chi2_mt(rng, k: int, b: np.ndarray, c: np.ndarray) -> float:
             return 2.0 * (bk * V)
 
 
+COUNT_TABLES_MAX = 64  # count_tables: widths up to this (a table of ≈ 1 ms per K)
+
+
+def count_tables(widths: np.ndarray) -> np.ndarray:
+    """The log-χ² tables of χ²_K, K = 1..max d_ℓ (the row of K at offset (K − 1)·ROW), for
+    the ReLU / leaky-ReLU χ² sampler; empty (Marsaglia–Tsang gammas instead) when a width
+    exceeds :data:`COUNT_TABLES_MAX`."""
+    kmax = int(np.max(np.asarray(widths)[1:]))
+    if kmax > COUNT_TABLES_MAX:
+        return np.zeros(0)
+    return tables([0.5 * k for k in range(1, kmax + 1)])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _popcount(v: int) -> int:
+    """The number of one bits of 0 ≤ v < 2⁶³ (SWAR: bit counts of pairs, nibbles, bytes)."""
+    v = v - ((v >> 1) & 0x5555555555555555)
+    v = (v & 0x3333333333333333) + ((v >> 2) & 0x3333333333333333)
+    v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0F
+    return (v * 0x0101010101010101) >> 56
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _binomial_half(rng, d: int) -> int:
+    """K ~ Bin(d, ½) exactly: the number of ones among d random bits, 53 from each uniform
+    (a Generator double is m·2⁻⁵³ with m uniform on 53 bits); ``rng.binomial`` beyond
+    256 bits."""
+    if d > 256:
+        return rng.binomial(d, 0.5)
+    k = 0
+    while d > 0:
+        take = min(d, 53)
+        bits = int(rng.random() * 9007199254740992.0)   # m = u·2⁵³
+        k += _popcount(bits & ((1 << take) - 1))
+        d -= take
+    return k
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _log_homogeneous_sum(rng, k: int, d: int, slope: float, tab: np.ndarray) -> float:
+    """log S, S = χ²_K + α²χ²_{d−K} (α = slope), from the :func:`count_tables` ziggurats:
+    log χ²_K alone for the ReLU, else log(e^{l₁} + e^{l₂}) = max + log1p(e^{−|l₁ − l₂|})
+    with l₂ = log α² + log χ²_{d−K}. −inf when S = 0 (a dead ReLU layer: K = 0)."""
+    l1 = log_chi2(rng, tab, (k - 1) * ROW) if k > 0 else -math.inf
+    if slope == 0.0 or k == d:
+        return l1
+    l2 = 2.0 * math.log(abs(slope)) + log_chi2(rng, tab, (d - k - 1) * ROW)
+    if k == 0:
+        return l2
+    hi, lo = (l1, l2) if l1 >= l2 else (l2, l1)
+    return hi + math.log1p(math.exp(lo - hi))
+
+
 @njit(cache=True, nogil=True)
 def _unit_vector(rng, d: int) -> np.ndarray:
     x = np.empty(d)
@@ -146,22 +199,22 @@ def _f2(z: float, homogeneous: bool, a2: float) -> float:
 
 
 @njit(cache=True, nogil=True, inline="always")  # a call that passes rng costs ≈ 20 ns
-def _layer_sum(rng, mode: int, x: np.ndarray, d_in: int, d_out: int, homogeneous: bool,
-               slope: float, b: np.ndarray, c: np.ndarray) -> float:
-    """S = ‖f(W x)‖² d_in/(σ²‖x‖²) for one layer; in matrix mode the unit x is
-    overwritten by f(W x)/‖f(W x)‖ (left unchanged when S = 0: the network is dead).
-    ``b``, ``c``: :func:`chi2_tables` up to d_out (chi2 mode)."""
+def _layer_log_sum(rng, mode: int, x: np.ndarray, d_in: int, d_out: int, homogeneous: bool,
+                   slope: float, b: np.ndarray, c: np.ndarray) -> float:
+    """log S, S = ‖f(W x)‖² d_in/(σ²‖x‖²), for one layer (−inf when S = 0: the network is
+    dead); in matrix mode the unit x is overwritten by f(W x)/‖f(W x)‖ (left unchanged
+    when S = 0). ``b``, ``c``: :func:`chi2_tables` up to d_out (chi2 mode: homogeneous f
+    wider than :data:`COUNT_TABLES_MAX`, S = χ²_K + α²χ²_{d−K} by Marsaglia–Tsang)."""
     a2 = slope * slope
     if mode == MODE_CHI2:
-        if not homogeneous:
-            return _chi2_mt(rng, d_out, b, c)
-        k = rng.binomial(d_out, 0.5)
-        return _chi2_mt(rng, k, b, c) + a2 * _chi2_mt(rng, d_out - k, b, c)
+        k = _binomial_half(rng, d_out)
+        s = _chi2_mt(rng, k, b, c) + a2 * _chi2_mt(rng, d_out - k, b, c)
+        return math.log(s) if s > 0.0 else -math.inf
     s = 0.0
     if mode == MODE_VECTOR:
         for _ in range(d_out):
             s += _f2(rng.standard_normal(), homogeneous, a2)
-        return s
+        return math.log(s) if s > 0.0 else -math.inf
     z = np.zeros(d_out)
     for j in range(d_out):
         acc = 0.0
@@ -175,7 +228,7 @@ def _layer_sum(rng, mode: int, x: np.ndarray, d_in: int, d_out: int, homogeneous
         r = math.sqrt(s)
         for j in range(d_out):
             x[j] = z[j] / r
-    return s
+    return math.log(s) if s > 0.0 else -math.inf
 
 
 @njit(cache=True, nogil=True)
@@ -184,9 +237,10 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
                 thr_lo: float, thr_hi: float, tab: np.ndarray, tab_of: np.ndarray):
     """Simulate ``n`` networks; per layer ℓ stream Y_ℓ = log(‖x_ℓ‖²/‖x_0‖²) over the
     networks still alive at ℓ (‖x_ℓ‖ > 0; only a ReLU layer can output 0).
-    Linear χ² mode draws log χ²_{d_ℓ} directly from the :func:`chi2_layers` tables
-    ``tab``, ``tab_of`` (unused by the other modes), a block of networks at a time
-    (:func:`_linear_chi2_blocks`).
+    χ² mode runs a block of networks at a time (:func:`_chi2_blocks`), drawing log χ²
+    from the :func:`chi2_layers` tables ``tab``, ``tab_of`` (linear) or the
+    :func:`count_tables` ``tab`` (homogeneous f; ``tab_of`` unused; when it is empty,
+    Marsaglia–Tsang one network at a time). The other modes use neither.
 
     Returns (alive[L], mean[L], M2[L], hist[L, bins+2], below[L], above[L], nsq_mean,
     nsq_M2): per layer the number of live networks, the mean and M2 = Σ(Y − mean)² over
@@ -204,10 +258,10 @@ def norms_chunk(rng, n: int, widths: np.ndarray, mode: int, homogeneous: bool, s
     above = np.zeros(L, dtype=np.int64)
     centre = lo + 0.5 * bins / inv_width
     log_scale = np.log(gain / widths[:-1].astype(np.float64))
-    if mode == MODE_CHI2 and not homogeneous:
-        q1, q2 = _linear_chi2_blocks(rng, n, log_scale, centre, lo, inv_width, bins, thr_lo,
-                                     thr_hi, tab, tab_of, s1, s2, hist, below, above)
-        alive[:] = n
+    if mode == MODE_CHI2 and (tab.size or not homogeneous):
+        q1, q2 = _chi2_blocks(rng, n, widths, homogeneous, slope, log_scale, centre, lo,
+                              inv_width, bins, thr_lo, thr_hi, tab, tab_of, alive, s1, s2,
+                              hist, below, above)
     else:
         q1, q2 = _one_network_at_a_time(rng, n, widths, mode, homogeneous, slope, log_scale,
                                         centre, lo, inv_width, bins, thr_lo, thr_hi, alive,
@@ -231,8 +285,9 @@ def _one_network_at_a_time(rng, n: int, widths: np.ndarray, mode: int, homogeneo
                            thr_hi: float, alive: np.ndarray, s1: np.ndarray, s2: np.ndarray,
                            hist: np.ndarray, below: np.ndarray,
                            above: np.ndarray) -> tuple[float, float]:
-    """norms_chunk for every sampler but linear χ²: each network through all its layers
-    (a ReLU network can die). Fills the sums in place; returns the shifted sums
+    """norms_chunk for the samplers :func:`_chi2_blocks` does not run: each network
+    through all its layers (a ReLU network can die). Fills the sums in place; returns the
+    shifted sums
     (Σ(‖x_L‖² − 1), Σ(‖x_L‖² − 1)²), a dead network counting ‖x_L‖² = 0."""
     L = len(widths) - 1
     x = np.zeros(np.max(widths))
@@ -245,12 +300,12 @@ def _one_network_at_a_time(rng, n: int, widths: np.ndarray, mode: int, homogeneo
         y = 0.0
         dead_at = L
         for ell in range(L):
-            s = _layer_sum(rng, mode, x, widths[ell], widths[ell + 1], homogeneous, slope,
-                           b, c)
-            if s <= 0.0:
+            log_s = _layer_log_sum(rng, mode, x, widths[ell], widths[ell + 1], homogeneous,
+                                   slope, b, c)
+            if log_s == -math.inf:
                 dead_at = ell
                 break
-            y += math.log(s) + log_scale[ell]
+            y += log_s + log_scale[ell]
             alive[ell] += 1
             e = y - centre[ell]
             s1[ell] += e
@@ -272,15 +327,19 @@ NORMS_BLOCK = 64  # networks advanced together, layer by layer, by the linear χ
 
 
 @njit(cache=True, nogil=True)
-def _linear_chi2_blocks(rng, n: int, log_scale: np.ndarray, centre: np.ndarray,
-                        lo: np.ndarray, inv_width: np.ndarray, bins: int, thr_lo: float,
-                        thr_hi: float, tab: np.ndarray, tab_of: np.ndarray, s1: np.ndarray,
-                        s2: np.ndarray, hist: np.ndarray, below: np.ndarray,
-                        above: np.ndarray) -> tuple[float, float]:
-    """norms_chunk for linear layers, χ² sampler: Y_ℓ = Y_{ℓ−1} + log χ²_{d_ℓ} + log(σ²/d_{ℓ−1})
-    for blocks of :data:`NORMS_BLOCK` networks at a time, layer by layer (the per-layer sums,
-    tails and histogram row are then updated in tight loops over the block). Fills the
-    sums in place; returns the shifted sums (Σ(‖x_L‖² − 1), Σ(‖x_L‖² − 1)²)."""
+def _chi2_blocks(rng, n: int, widths: np.ndarray, homogeneous: bool, slope: float,
+                 log_scale: np.ndarray, centre: np.ndarray, lo: np.ndarray,
+                 inv_width: np.ndarray, bins: int, thr_lo: float, thr_hi: float,
+                 tab: np.ndarray, tab_of: np.ndarray, alive: np.ndarray, s1: np.ndarray,
+                 s2: np.ndarray, hist: np.ndarray, below: np.ndarray,
+                 above: np.ndarray) -> tuple[float, float]:
+    """norms_chunk for the χ² sampler, :data:`NORMS_BLOCK` networks at a time, layer by
+    layer: Y_ℓ = Y_{ℓ−1} + log S_ℓ + log(σ²/d_{ℓ−1}) with log S_ℓ = log χ²_{d_ℓ} from the
+    :func:`chi2_layers` tables (linear) or :func:`_log_homogeneous_sum` from the
+    :func:`count_tables` ``tab`` (homogeneous f). A dead network (S = 0) carries
+    Y = −inf: it draws no more, counts below every threshold and nowhere else. The
+    per-layer sums, tails and histogram row are then tight loops over the block. Fills
+    the sums in place; returns the shifted sums (Σ(‖x_L‖² − 1), Σ(‖x_L‖² − 1)²)."""
     L = log_scale.size
     y = np.zeros(NORMS_BLOCK)
     q1 = 0.0
@@ -289,29 +348,38 @@ def _linear_chi2_blocks(rng, n: int, log_scale: np.ndarray, centre: np.ndarray,
         m = min(NORMS_BLOCK, n - start)
         y[:m] = 0.0
         for ell in range(L):
-            off, shift = tab_of[ell], log_scale[ell]
-            for j in range(m):
-                y[j] += log_chi2(rng, tab, off) + shift
+            off, shift, d = tab_of[ell], log_scale[ell], widths[ell + 1]
+            if homogeneous:
+                for j in range(m):
+                    if y[j] > -math.inf:
+                        y[j] += _log_homogeneous_sum(rng, _binomial_half(rng, d), d, slope,
+                                                     tab) + shift
+            else:
+                for j in range(m):
+                    y[j] += log_chi2(rng, tab, off) + shift
             c, l0, iw = centre[ell], lo[ell], inv_width[ell]
             a1 = 0.0
             a2 = 0.0
+            live = 0
             n_lo = 0
             n_hi = 0
-            for j in range(m):
-                e = y[j] - c
-                a1 += e
-                a2 += e * e
-                n_lo += y[j] < thr_lo
-                n_hi += y[j] > thr_hi
-            s1[ell] += a1
-            s2[ell] += a2
-            below[ell] += n_lo
-            above[ell] += n_hi
             row = hist[ell]
             for j in range(m):
-                row[_slot((y[j] - l0) * iw, bins)] += 1
+                n_lo += y[j] < thr_lo                 # a dead network too
+                n_hi += y[j] > thr_hi
+                if y[j] > -math.inf:
+                    e = y[j] - c
+                    a1 += e
+                    a2 += e * e
+                    live += 1
+                    row[_slot((y[j] - l0) * iw, bins)] += 1
+            s1[ell] += a1
+            s2[ell] += a2
+            alive[ell] += live
+            below[ell] += n_lo
+            above[ell] += n_hi
         for j in range(m):
-            nsq = math.exp(y[j]) - 1.0  # shifted by E ≈ 1
+            nsq = math.exp(y[j]) - 1.0  # shifted by E ≈ 1; a dead network: ‖x_L‖² = 0
             q1 += nsq
             q2 += nsq * nsq
     return q1, q2

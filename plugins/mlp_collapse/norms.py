@@ -83,7 +83,7 @@ def generic_chunk(rng: np.random.Generator, n: int, widths: np.ndarray, fn: Any,
 class Norms(Experiment):
     id = "mlp-collapse.norms"
     title = "Heavy-tailed norms of deep MLPs (linear, ReLU, leaky ReLU, …)"
-    version = "4"  # 3: linear chi2 draws log χ² by a ziggurat (.loggamma); 4: one uniform a draw
+    version = "4"  # 3: linear chi2: log χ² by a ziggurat; 4: 1 uniform a draw, ReLU χ² too
     description = """\
 x_ℓ = f(W_ℓ x_{ℓ−1}), W_ℓ ∈ R^{d_ℓ×d_{ℓ−1}} i.i.d. N(0, σ²/d_{ℓ−1}), ‖x_0‖ = 1; Y_ℓ =
 log(‖x_ℓ‖²/‖x_0‖²). Default σ² preserves E‖x‖²: 1 (linear), 2/(1+α²) (leaky ReLU slope α,
@@ -220,10 +220,12 @@ sampler (NumPy on the same chunk streams)."""
                     "matrix": K.MODE_MATRIX}[p.sampler]
             kernel = K.norms_chunk
             extra = (w, mode, p.activation != "linear", slope, gain)
-            tables = K.chi2_layers(w) if (p.sampler, p.activation) == ("chi2", "linear") \
-                else (np.zeros(0), np.zeros(L, dtype=np.int64))
-            work = {"chi2": L if p.activation == "linear" else 4 * L,  # linear: 1 draw
-                    "vector": int(w[1:].sum()),                        # per layer
+            no_rows = np.zeros(L, dtype=np.int64)
+            tables = (np.zeros(0), no_rows) if p.sampler != "chi2" else \
+                K.chi2_layers(w) if p.activation == "linear" else (K.count_tables(w), no_rows)
+            # draws per network: linear 1 a layer; ReLU ≈ 2 (ziggurat), ≈ 4 (Marsaglia–Tsang)
+            work = {"chi2": L if p.activation == "linear" else (2 if tables[0].size else 4) * L,
+                    "vector": int(w[1:].sum()),
                     "matrix": int((w[1:] * w[:-1]).sum())}[p.sampler]
         hist = LayerHistogram(exact["center"], exact["sd"], HIST_BINS)
         acc = _Accumulator(L, hist)

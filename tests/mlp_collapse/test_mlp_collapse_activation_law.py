@@ -89,22 +89,29 @@ def test_linear_limit_slope_one_is_the_chi2_law() -> None:
     assert np.allclose(hom.kappa4, lin.kappa4, atol=1e-10)
 
 
-def _run(mode: int, slope: float, widths: list[int], n: int, seed: int):
+def _run(mode: int, slope: float, widths: list[int], n: int, seed: int,
+         ziggurat: bool = True):
+    """norms_chunk for a homogeneous f; chi2 mode draws log χ²_K from the count_tables
+    ziggurats (``ziggurat``) or χ²_K by Marsaglia–Tsang."""
     gain = A.variance_preserving_gain(slope)
     layers = A.HomogeneousLayers(widths, slope, gain)
     h = LayerHistogram(layers.mean, np.sqrt(layers.var), bins=64)
+    tab = K.count_tables(np.array(widths)) if ziggurat and mode == K.MODE_CHI2 else np.zeros(0)
     out = K.norms_chunk(np.random.default_rng(seed), n, np.array(widths), mode, True, slope,
                         gain, h.lo, h.inv_width, 64, math.log(1e-4), math.log(100.0),
-                        np.zeros(0), np.zeros(len(widths) - 1, dtype=np.int64))
+                        tab, np.zeros(len(widths) - 1, dtype=np.int64))
     return out, layers
 
 
 @pytest.mark.parametrize("slope", [0.0, 0.3])
-@pytest.mark.parametrize("mode,n", [(K.MODE_CHI2, 40_000), (K.MODE_VECTOR, 20_000),
-                                    (K.MODE_MATRIX, 8_000)])
-def test_samplers_match_exact_law_on_survivors(slope: float, mode: int, n: int) -> None:
+@pytest.mark.parametrize("mode,n,ziggurat", [(K.MODE_CHI2, 40_000, True),
+                                             (K.MODE_CHI2, 40_000, False),
+                                             (K.MODE_VECTOR, 20_000, False),
+                                             (K.MODE_MATRIX, 8_000, False)])
+def test_samplers_match_exact_law_on_survivors(slope: float, mode: int, n: int,
+                                               ziggurat: bool) -> None:
     widths = [3, 4, 2, 5, 3]
-    (alive, mean, m2, hist, *_), layers = _run(mode, slope, widths, n, 7 + mode)
+    (alive, mean, m2, hist, *_), layers = _run(mode, slope, widths, n, 7 + mode, ziggurat)
     var = m2 / (alive - 1)
     assert np.all(np.abs(mean - layers.mean) < 4 * np.sqrt(layers.var / alive))
     assert np.all(np.abs(var - layers.var) < 4 * np.sqrt((layers.kappa4 + 2 * layers.var**2)
@@ -113,6 +120,48 @@ def test_samplers_match_exact_law_on_survivors(slope: float, mode: int, n: int) 
     se = np.sqrt(surv * (1 - surv) / n)
     assert np.all(np.abs(alive / n - surv) <= 4 * se + 1e-12)
     assert np.array_equal(hist.sum(axis=1), alive)
+
+
+@pytest.mark.parametrize("d", [1, 5, 53, 60, 130])
+def test_popcount_binomial_is_bin_d_half(d: int) -> None:
+    """K = the number of ones among d random bits (53 a uniform) against scipy's Bin(d, ½):
+    χ² goodness of fit over the bins with expected count ≥ 20."""
+    from numba import njit
+
+    @njit
+    def draws(rng, n):
+        return np.array([K._binomial_half(rng, d) for _ in range(n)])
+
+    n = 100_000
+    k = draws(np.random.default_rng(d), n)
+    counts = np.bincount(k, minlength=d + 1)
+    expected = n * stats.binom(d, 0.5).pmf(np.arange(d + 1))
+    keep = expected >= 20
+    obs = np.r_[counts[keep], counts[~keep].sum()]
+    exp = np.r_[expected[keep], expected[~keep].sum()]
+    if exp[-1] == 0:
+        obs, exp = obs[:-1], exp[:-1]
+    assert stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue > 1e-3
+    assert abs(k.mean() - d / 2) < 4 * math.sqrt(d / 4 / n)
+
+
+def test_count_tables_ziggurat_equals_marsaglia_tsang_in_distribution() -> None:
+    """The leaky-ReLU χ² sampler both ways: final-layer histograms homogeneous (χ²
+    contingency), the same survivor counts law."""
+    widths = [6, 5, 7, 6, 4]
+    (_, _, _, h_z, *_), _ = _run(K.MODE_CHI2, 0.2, widths, 30_000, 41, True)
+    (_, _, _, h_m, *_), _ = _run(K.MODE_CHI2, 0.2, widths, 30_000, 42, False)
+    a, b = h_z[-1], h_m[-1]
+    keep = (a + b) >= 40
+    table = np.array([np.r_[a[keep], a[~keep].sum()], np.r_[b[keep], b[~keep].sum()]])
+    table = table[:, table.sum(axis=0) > 0]
+    assert table.shape[1] > 20
+    assert stats.chi2_contingency(table)[1] > 1e-3
+
+
+def test_count_tables_only_for_small_widths() -> None:
+    assert K.count_tables(np.array([3, 7, 2])).size == 7 * K.ROW
+    assert K.count_tables(np.array([3, K.COUNT_TABLES_MAX + 1])).size == 0
 
 
 def test_relu_cdf_by_inversion_matches_monte_carlo() -> None:
