@@ -33,7 +33,7 @@ from matexplore_plugins.mlp_collapse import theory as T
 
 D, L, N = 10, 100, 200_000
 WIDTHS = np.full(L + 1, D, dtype=np.int64)
-DA, LA, NA = 32, 100, 100_000
+DA, LA, NA = 32, 100, 200_000
 
 
 def best_of(fn: Callable[[], int], repeats: int = 5) -> float:

@@ -99,8 +99,9 @@ def map_chunks(fn: Callable[..., Any], chunks: Iterator[Chunk], args: tuple[Any,
     the views ``r[chunk.start:chunk.done]``, which the kernel may update in place (each
     chunk owns disjoint rows, so threads never write the same memory).
     ``threads`` calls run at once on a thread pool (numba kernels compiled with
-    ``nogil=True`` then use that many cores); results are yielded in order, so merging
-    them as they come is deterministic. Once ``cancelled()`` is true no new chunk starts;
+    ``nogil=True`` then use that many cores), and one more waits in its queue, so a worker
+    that finishes before the oldest chunk is merged starts the next one at once; results
+    are yielded in order, so merging them as they come is deterministic. Once ``cancelled()`` is true no new chunk starts;
     the ones already running finish (keep a kernel call to tens of milliseconds)."""
     threads = max(1, int(threads))
 
@@ -117,7 +118,7 @@ def map_chunks(fn: Callable[..., Any], chunks: Iterator[Chunk], args: tuple[Any,
     pool = shared_pool(threads)
     try:
         while True:
-            while len(pending) < threads and not cancelled():
+            while len(pending) <= threads and not cancelled():
                 chunk = next(source, None)
                 if chunk is None:
                     break
