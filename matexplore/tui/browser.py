@@ -91,9 +91,11 @@ def describe_broken(plugin: PluginInfo) -> Text:
 
 
 class ExperimentTree(Tree[Any]):
-    """The plugin/experiment tree; printable keys are forwarded to the filter."""
+    """The plugin/experiment tree; printable keys and Backspace are forwarded to the filter."""
 
     class TypeAhead(Message):
+        """A key typed in the tree for the filter: a character to append, or "\\b" (Backspace)."""
+
         def __init__(self, char: str) -> None:
             super().__init__()
             self.char = char
@@ -107,6 +109,10 @@ class ExperimentTree(Tree[Any]):
             event.stop()
             event.prevent_default()
             self.post_message(self.TypeAhead(char))
+        elif event.key == "backspace":
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.TypeAhead("\b"))
         elif not event.is_printable:
             self.typing = False
 
@@ -233,7 +239,7 @@ class BrowserPane(Horizontal):
     @on(ExperimentTree.TypeAhead)
     def _type_ahead(self, event: ExperimentTree.TypeAhead) -> None:
         box = self.query_one("#filter", Input)
-        box.value += event.char
+        box.value = box.value[:-1] if event.char == "\b" else box.value + event.char
         box.cursor_position = len(box.value)
         box.focus()
 

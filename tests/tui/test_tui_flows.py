@@ -114,6 +114,10 @@ async def test_browser_groups_by_plugin_shows_broken_and_filters(app: Matexplore
         await pilot.press("z", "z", "q")  # type-to-filter from the tree
         assert app.main.query_one("#filter", Input).value == "zzq"
         assert "no experiment matches" in tree.root.children[0].label.plain
+        tree.focus()                       # back in the tree, Backspace edits the filter
+        await pilot.press("backspace")
+        assert app.main.query_one("#filter", Input).value == "zz"
+        assert app.focused is app.main.query_one("#filter", Input)
         await pilot.press("escape")
         await pilot.pause()
         assert app.main.query_one("#filter", Input).value == ""
