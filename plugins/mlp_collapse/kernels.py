@@ -287,8 +287,7 @@ def _one_network_at_a_time(rng, n: int, widths: np.ndarray, mode: int, homogeneo
                            above: np.ndarray) -> tuple[float, float]:
     """norms_chunk for the samplers :func:`_chi2_blocks` does not run: each network
     through all its layers (a ReLU network can die). Fills the sums in place; returns the
-    shifted sums
-    (Σ(‖x_L‖² − 1), Σ(‖x_L‖² − 1)²), a dead network counting ‖x_L‖² = 0."""
+    shifted sums (Σ(‖x_L‖² − 1), Σ(‖x_L‖² − 1)²), a dead network counting ‖x_L‖² = 0."""
     L = len(widths) - 1
     x = np.zeros(np.max(widths))
     b, c = chi2_tables(np.max(widths))
@@ -323,7 +322,7 @@ def _one_network_at_a_time(rng, n: int, widths: np.ndarray, mode: int, homogeneo
     return q1, q2
 
 
-NORMS_BLOCK = 64  # networks advanced together, layer by layer, by the linear χ² sampler
+NORMS_BLOCK = 64  # networks advanced together, layer by layer, by the χ² norms samplers
 
 
 @njit(cache=True, nogil=True)
