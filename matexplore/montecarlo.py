@@ -101,8 +101,9 @@ def map_chunks(fn: Callable[..., Any], chunks: Iterator[Chunk], args: tuple[Any,
     ``threads`` calls run at once on a thread pool (numba kernels compiled with
     ``nogil=True`` then use that many cores), and one more waits in its queue, so a worker
     that finishes before the oldest chunk is merged starts the next one at once; results
-    are yielded in order, so merging them as they come is deterministic. Once ``cancelled()`` is true no new chunk starts;
-    the ones already running finish (keep a kernel call to tens of milliseconds)."""
+    are yielded in order, so merging them as they come is deterministic. Once
+    ``cancelled()`` is true no more chunks are submitted; the ones already submitted (at
+    most ``threads`` + 1) finish (keep a kernel call to tens of milliseconds)."""
     threads = max(1, int(threads))
 
     def call_args(chunk: Chunk) -> tuple[Any, ...]:

@@ -221,8 +221,12 @@ sampler (NumPy on the same chunk streams)."""
             kernel = K.norms_chunk
             extra = (w, mode, p.activation != "linear", slope, gain)
             no_rows = np.zeros(L, dtype=np.int64)
-            tables = (np.zeros(0), no_rows) if p.sampler != "chi2" else \
-                K.chi2_layers(w) if p.activation == "linear" else (K.count_tables(w), no_rows)
+            if p.sampler != "chi2":
+                tables = (np.zeros(0), no_rows)
+            elif p.activation == "linear":
+                tables = K.chi2_layers(w)
+            else:
+                tables = (K.count_tables(w), no_rows)
             # draws per network: linear 1 a layer; ReLU ≈ 2 (ziggurat), ≈ 4 (Marsaglia–Tsang)
             work = {"chi2": L if p.activation == "linear" else (2 if tables[0].size else 4) * L,
                     "vector": int(w[1:].sum()),
