@@ -12,19 +12,20 @@ from matexplore_plugins.mlp_collapse import simd
 
 
 @njit(error_model="numpy")
-def _exp(x):
+def _apply(f, x):
+    """f of every entry of x, in a loop like the kernels' own."""
     out = np.empty_like(x)
     for i in range(x.size):
-        out[i] = simd.exp(x[i])
+        out[i] = f(x[i])
     return out
 
 
-@njit(error_model="numpy")
-def _log(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = simd.log(x[i])
-    return out
+def _exp(x: np.ndarray) -> np.ndarray:
+    return _apply(simd.exp, x)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return _apply(simd.log, x)
 
 
 def _ulps(got: np.ndarray, want: np.ndarray) -> float:
