@@ -476,6 +476,23 @@ def _matrix_step(rng, x: np.ndarray, y: np.ndarray, d: int, normalize: bool) -> 
     return math.log((r * r).sum()) - math.log((y * y).sum())
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _angle_sums(depth: int):
+    """The per-layer sums of angles_chunk, zeroed: (shift, Σe, Σe², Σcos²θ, Σc(cos²θ))
+    with e = Z_ℓ − shift_ℓ."""
+    return (np.zeros(depth), np.zeros(depth), np.zeros(depth), np.zeros(depth),
+            np.zeros(depth))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _angle_moments(n: int, shift: np.ndarray, s1: np.ndarray, s2: np.ndarray,
+                   cos2_sum: np.ndarray, cov_sum: np.ndarray):
+    """angles_chunk's result from its sums over n networks: (mean, M2, mean cos²θ,
+    mean c(cos²θ)), mean = shift + S₁/n, M2 = S₂ − S₁²/n."""
+    k = max(n, 1)
+    return (shift + s1 / k, np.maximum(s2 - s1 * s1 / k, 0.0), cos2_sum / k, cov_sum / k)
+
+
 ANGLES_BLOCK = 64  # networks advanced together, layer by layer, by the Bartlett sampler
 
 
@@ -496,11 +513,7 @@ def _bartlett_blocks(rng, n: int, d: int, depth: int, theta0: float, ratios: np.
     the fast path), the log-χ² ziggurats from them (:func:`.loggamma.log_chi2_from`),
     c(cos²θ) for all networks (:func:`_cov_block`), and the update
     with the vectorisable :mod:`.simd` exp and log."""
-    shift = np.zeros(depth)
-    s1 = np.zeros(depth)
-    s2 = np.zeros(depth)
-    cos2_sum = np.zeros(depth)
-    cov_sum = np.zeros(depth)
+    shift, s1, s2, cos2_sum, cov_sum = _angle_sums(depth)
     B = ANGLES_BLOCK
     unif = np.empty(3 * B)
     l_d = np.empty(B)                  # log χ²_d
@@ -545,8 +558,7 @@ def _bartlett_blocks(rng, n: int, d: int, depth: int, theta0: float, ratios: np.
                 a2 += e * e
             s1[ell] += a1
             s2[ell] += a2
-    k = max(n, 1)
-    return (shift + s1 / k, np.maximum(s2 - s1 * s1 / k, 0.0), cos2_sum / k, cov_sum / k)
+    return _angle_moments(n, shift, s1, s2, cos2_sum, cov_sum)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -634,11 +646,7 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
     if mode == MODE_CHI2:
         return _bartlett_blocks(rng, n, d, depth, theta0, _cov_ratios(d, cov_terms), cheb,
                                 tab)
-    shift = np.zeros(depth)
-    s1 = np.zeros(depth)
-    s2 = np.zeros(depth)
-    cos2_sum = np.zeros(depth)
-    cov_sum = np.zeros(depth)
+    shift, s1, s2, cos2_sum, cov_sum = _angle_sums(depth)
     g1 = np.empty(d)
     g2 = np.empty(d)
     x = np.empty(d)
@@ -671,8 +679,7 @@ def angles_chunk(rng, n: int, d: int, depth: int, theta0: float, mode: int,
             e = z - shift[ell]
             s1[ell] += e
             s2[ell] += e * e
-    m = max(n, 1)
-    return (shift + s1 / m, np.maximum(s2 - s1 * s1 / m, 0.0), cos2_sum / m, cov_sum / m)
+    return _angle_moments(n, shift, s1, s2, cos2_sum, cov_sum)
 
 
 @njit(cache=True, nogil=True)
